@@ -1,0 +1,257 @@
+//! Processes: `fork(2)`, `waitpid(2)`, `execv(3)`, with children that are always reaped.
+//!
+//! A [`Child`] is a handle on a process this one forked. Wait for it with [`Child::wait`]; if a
+//! program returns early (an error, say) and drops the handle unwaited, the child is sent SIGTERM and
+//! reaped, so no workbook program leaves a zombie or an orphan behind. If this process is killed by
+//! SIGINT or SIGTERM, [`crate::cleanup`] does the same from its signal handler.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::fmt;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+pub use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+pub use nix::unistd::{Pid, getpid, getppid};
+
+use crate::cleanup::{self, SlotKind};
+use crate::error::{CallContext, Errno, Error, Result};
+
+/// What `fork` returned, in the process that sees it.
+pub enum Fork {
+    /// In the parent: a handle on the new child.
+    Parent { child: Child },
+    /// In the child. It must end with [`exit_child`], never by returning into the parent's code.
+    Child,
+}
+
+/// `fork()`: after it, two processes run on from here.
+///
+/// Standard output and error are flushed first, so the child does not print the parent's buffered
+/// text a second time (a classic surprise in C).
+pub fn fork() -> Result<Fork> {
+    flush_std();
+    // SAFETY: the workbook's programs fork while single-threaded, so no lock can be held by a thread
+    // that does not exist in the child. A multi-threaded caller (a test harness) must keep the child
+    // to simple system calls and `exit_child`, as POSIX requires.
+    match unsafe { nix::unistd::fork() }.call("fork()")? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Fork::Parent { child: Child::adopt(child) }),
+        nix::unistd::ForkResult::Child => Ok(Fork::Child),
+    }
+}
+
+/// Fork a child that runs `body` and exits: 0 if it returned `Ok`, 1 (after printing the error as
+/// one line, like any workbook program) if it returned `Err`.
+pub fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<Child> {
+    match fork()? {
+        Fork::Parent { child } => Ok(child),
+        Fork::Child => {
+            let code = match body() {
+                Ok(()) => 0,
+                Err(err) => {
+                    eprintln!("{}: {err}", crate::cli::program_name());
+                    1
+                }
+            };
+            exit_child(code)
+        }
+    }
+}
+
+/// End a forked child: flush what it printed, then `_exit`, so none of the parent's clean-up code
+/// (drop handlers, `atexit`) runs a second time in the child.
+pub fn exit_child(code: i32) -> ! {
+    flush_std();
+    // SAFETY: _exit ends the process at once; it has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+fn flush_std() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Killed(Signal),
+}
+
+impl ExitStatus {
+    pub fn success(self) -> bool {
+        self == ExitStatus::Exited(0)
+    }
+
+    fn from_wait(status: WaitStatus) -> Option<Self> {
+        match status {
+            WaitStatus::Exited(_, code) => Some(ExitStatus::Exited(code)),
+            WaitStatus::Signaled(_, signal, _) => Some(ExitStatus::Killed(signal)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Exited(code) => write!(f, "exited with status {code}"),
+            ExitStatus::Killed(signal) => write!(f, "killed by {signal}"),
+        }
+    }
+}
+
+/// A child process of this one. Dropping it unwaited stops (SIGTERM) and reaps it.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    /// The process that forked it: only that process may wait for it or stop it.
+    parent: Pid,
+    slot: Option<usize>,
+    reaped: bool,
+}
+
+impl Child {
+    fn adopt(pid: Pid) -> Self {
+        let slot = cleanup::register(SlotKind::Child, pid.as_raw(), None);
+        Child { pid, parent: getpid(), slot, reaped: false }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// `waitpid(pid, &status, 0)`: block until the child ends, and reap it.
+    pub fn wait(mut self) -> Result<ExitStatus> {
+        self.wait_flags(None).map(|status| status.expect("waitpid without WNOHANG returned early"))
+    }
+
+    /// `waitpid(pid, &status, WNOHANG)`: reap the child if it has ended, without blocking.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.wait_flags(Some(WaitPidFlag::WNOHANG))
+    }
+
+    fn wait_flags(&mut self, flags: Option<WaitPidFlag>) -> Result<Option<ExitStatus>> {
+        loop {
+            match waitpid(self.pid, flags) {
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Err(Error::sys(format!("waitpid({})", self.pid), errno)),
+                Ok(status) => match ExitStatus::from_wait(status) {
+                    Some(exit) => {
+                        self.mark_reaped();
+                        return Ok(Some(exit));
+                    }
+                    None if flags.is_some() => return Ok(None),
+                    None => continue, // stopped or continued: not an end.
+                },
+            }
+        }
+    }
+
+    /// `kill(pid, signal)`.
+    pub fn kill(&self, signal: Signal) -> Result<()> {
+        nix::sys::signal::kill(self.pid, signal).call(format!("kill({}, {signal})", self.pid))
+    }
+
+    fn mark_reaped(&mut self) {
+        self.reaped = true;
+        if let Some(slot) = self.slot.take() {
+            cleanup::release(slot);
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.reaped || getpid() != self.parent {
+            return;
+        }
+        let _ = self.kill(Signal::SIGTERM);
+        let _ = self.wait_flags(None);
+    }
+}
+
+/// Wait for every child in `children`, in order, and say how each ended.
+pub fn wait_all(children: Vec<Child>) -> Result<Vec<(Pid, ExitStatus)>> {
+    children
+        .into_iter()
+        .map(|child| {
+            let pid = child.pid();
+            child.wait().map(|status| (pid, status))
+        })
+        .collect()
+}
+
+/// The path of another binary of the workbook, found next to the running one (`target/debug/`).
+pub fn sibling(name: &str) -> Result<PathBuf> {
+    let me = std::env::current_exe().call("current_exe()")?;
+    let path = me.with_file_name(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(Error::other(format!(
+            "cannot find the program '{name}' next to {} (build it with `cargo build`)",
+            me.display()
+        )))
+    }
+}
+
+/// `execv(path, argv)` of a sibling binary: only returns if the exec failed.
+pub fn exec_sibling(name: &str, args: &[String]) -> Error {
+    let path = match sibling(name) {
+        Ok(path) => path,
+        Err(err) => return err,
+    };
+    let to_c = |bytes: &[u8]| CString::new(bytes).map_err(|_| Error::other("argument contains a NUL byte"));
+    let c_path = match to_c(path.as_os_str().as_bytes()) {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    let mut argv = vec![to_c(name.as_bytes())];
+    argv.extend(args.iter().map(|arg| to_c(arg.as_bytes())));
+    let argv: Result<Vec<CString>> = argv.into_iter().collect();
+    match argv {
+        Err(err) => err,
+        Ok(argv) => {
+            flush_std();
+            let result: Result<Infallible, Errno> = nix::unistd::execv(&c_path, &argv);
+            match result {
+                Err(errno) => Error::sys(format!("execv({})", path.display()), errno),
+            }
+        }
+    }
+}
+
+/// The slides' `fork_and_exec`: fork, and in the child exec the sibling binary `name` with `args`.
+pub fn spawn_sibling(name: &str, args: &[String]) -> Result<Child> {
+    sibling(name)?; // fail in the parent, with a clear message, if it is not there
+    fork_child(|| Err(exec_sibling(name, args)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_exit_code_is_reported() {
+        let child = fork_child(|| Err(Error::other("planned failure"))).unwrap();
+        assert_eq!(child.wait().unwrap(), ExitStatus::Exited(1));
+        let child = fork_child(|| Ok(())).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
+    #[test]
+    fn dropping_an_unwaited_child_stops_and_reaps_it() {
+        let child = fork_child(|| {
+            nix::unistd::pause();
+            Ok(())
+        })
+        .unwrap();
+        let pid = child.pid();
+        drop(child);
+        // Reaped: it is no longer our child, not even a zombie.
+        assert_eq!(waitpid(pid, Some(WaitPidFlag::WNOHANG)), Err(Errno::ECHILD));
+    }
+}

@@ -1,0 +1,99 @@
+//! Every System V object on the machine, as Linux lists them in `/proc/sysvipc/{msg,shm,sem}` —
+//! the same source `ipcs` reads. Used by the chapter's `ipcls` and `ipcclean` and by the tests'
+//! leak checks.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::ipc::{Kind, MsqId, SemId, ShmId};
+use crate::key::Key;
+
+/// One line of `/proc/sysvipc/*`, with the columns common to all kinds plus the kind's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpcObject {
+    pub kind: Kind,
+    pub key: Key,
+    pub id: i32,
+    pub uid: u32,
+    /// Permission bits (`perms` column, e.g. 0o600).
+    pub perms: u32,
+    /// The kind's own columns by their `/proc` names (`qnum`, `cbytes`, `size`, `nattch`, `nsems`…).
+    pub columns: HashMap<String, String>,
+}
+
+impl IpcObject {
+    /// A numeric kind-specific column, 0 if absent.
+    pub fn column(&self, name: &str) -> u64 {
+        self.columns.get(name).and_then(|value| value.parse().ok()).unwrap_or(0)
+    }
+
+    /// `IPC_RMID` this object.
+    pub fn remove(&self) -> Result<()> {
+        match self.kind {
+            Kind::MessageQueue => crate::msg::msgctl_rmid(MsqId(self.id)),
+            Kind::SharedMemory => crate::shm::shmctl_rmid(ShmId(self.id)),
+            Kind::SemaphoreSet => crate::sem::semctl_rmid(SemId(self.id)),
+        }
+    }
+}
+
+/// Every object of every kind (an unreadable `/proc` file counts as empty).
+pub fn list() -> Vec<IpcObject> {
+    [Kind::MessageQueue, Kind::SharedMemory, Kind::SemaphoreSet].into_iter().flat_map(list_kind).collect()
+}
+
+/// Every object of one kind.
+pub fn list_kind(kind: Kind) -> Vec<IpcObject> {
+    let file = match kind {
+        Kind::MessageQueue => "/proc/sysvipc/msg",
+        Kind::SharedMemory => "/proc/sysvipc/shm",
+        Kind::SemaphoreSet => "/proc/sysvipc/sem",
+    };
+    std::fs::read_to_string(file).map(|text| parse(kind, &text)).unwrap_or_default()
+}
+
+fn parse(kind: Kind, text: &str) -> Vec<IpcObject> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    lines
+        .filter_map(|line| {
+            let columns: HashMap<String, String> = header
+                .iter()
+                .zip(line.split_whitespace())
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect();
+            let number = |name: &str| columns.get(name).and_then(|value| value.parse::<i64>().ok());
+            Some(IpcObject {
+                kind,
+                key: Key(number("key")? as i32),
+                id: number(header.get(1)?)? as i32,
+                uid: number("uid")? as u32,
+                perms: u32::from_str_radix(columns.get("perms")?, 8).ok()? & 0o777,
+                columns,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_proc_format() {
+        let text = "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n\
+                    123     229377   666           14          1  10510     0  1000  1000  1000  1000 1700000000 0 1700000000\n";
+        let objects = parse(Kind::MessageQueue, text);
+        assert_eq!(objects.len(), 1);
+        assert_eq!((objects[0].key, objects[0].id, objects[0].perms), (Key(123), 229377, 0o666));
+        assert_eq!(objects[0].column("qnum"), 1);
+    }
+
+    #[test]
+    fn a_new_queue_is_listed() {
+        let id = crate::msg::msgget(crate::key::IPC_PRIVATE, crate::ipc::IPC_CREAT | 0o600).unwrap();
+        let listed = list_kind(Kind::MessageQueue).into_iter().any(|object| object.id == id.0);
+        crate::msg::msgctl_rmid(id).unwrap();
+        assert!(listed);
+    }
+}
