@@ -20,6 +20,7 @@
 
 pub mod cleanup;
 pub mod cli;
+pub mod echo;
 pub mod error;
 pub mod ipc;
 pub mod key;

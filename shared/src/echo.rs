@@ -1,0 +1,101 @@
+//! The record the slides' UDP echo servers pass from the receiving process to the replying one:
+//! the client's address and the data to echo (`struct mesg { struct sockaddr_in addr; char data[]; }`).
+//!
+//! Every echo server of the workbook uses it — through a pipe (`udpserv_pipeecho`), a FIFO
+//! (`udpserv_fifoecho`) and as the text of a message (`msgq_echoserv`) — so it is defined once here.
+//! A record is at most [`RECORD_MAX`] bytes, which is no more than `PIPE_BUF`: a `write` of that
+//! size to a pipe is atomic, so records from several writers never interleave and the reader can
+//! always read a header and then exactly the data it announces.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::error::{Error, Result};
+
+/// Bytes before the data: family (1), padding (1), port (2), length (2), padding (2), address (16).
+pub const HEADER_LEN: usize = 24;
+/// The most data one record carries; a larger datagram cannot be echoed whole.
+pub const MAX_DATA: usize = 4000;
+/// The largest record: header and data.
+pub const RECORD_MAX: usize = HEADER_LEN + MAX_DATA;
+
+const _: () = assert!(RECORD_MAX <= libc::PIPE_BUF, "a record must fit in one atomic pipe write");
+
+/// A request to echo `data` back to `client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EchoRecord {
+    pub client: SocketAddr,
+    pub data: Vec<u8>,
+}
+
+impl EchoRecord {
+    /// The record as bytes (fails if `data` is longer than [`MAX_DATA`]).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        if self.data.len() > MAX_DATA {
+            return Err(Error::other(format!(
+                "{} bytes is more than one record carries ({MAX_DATA})",
+                self.data.len()
+            )));
+        }
+        let mut bytes = vec![0u8; HEADER_LEN];
+        let (family, address) = match self.client.ip() {
+            IpAddr::V4(ip) => (4, ip.to_ipv6_mapped().octets()),
+            IpAddr::V6(ip) => (6, ip.octets()),
+        };
+        bytes[0] = family;
+        bytes[2..4].copy_from_slice(&self.client.port().to_be_bytes());
+        bytes[4..6].copy_from_slice(&(self.data.len() as u16).to_be_bytes());
+        bytes[8..24].copy_from_slice(&address);
+        bytes.extend_from_slice(&self.data);
+        Ok(bytes)
+    }
+
+    /// How many data bytes follow a header (so a stream reader knows how much more to read).
+    pub fn data_len(header: &[u8; HEADER_LEN]) -> Result<usize> {
+        let len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+        if len > MAX_DATA || !matches!(header[0], 4 | 6) {
+            return Err(Error::other("corrupt echo record header"));
+        }
+        Ok(len)
+    }
+
+    /// A record from its bytes: a header and exactly the data it announces.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let header: &[u8; HEADER_LEN] = bytes
+            .get(..HEADER_LEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| Error::other("short echo record"))?;
+        let len = Self::data_len(header)?;
+        let data =
+            bytes.get(HEADER_LEN..HEADER_LEN + len).ok_or_else(|| Error::other("short echo record"))?;
+        let address: [u8; 16] = header[8..24].try_into().expect("16 bytes");
+        let ip = match header[0] {
+            4 => IpAddr::V4(Ipv6Addr::from(address).to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED)),
+            _ => IpAddr::V6(Ipv6Addr::from(address)),
+        };
+        let port = u16::from_be_bytes([header[2], header[3]]);
+        Ok(EchoRecord { client: SocketAddr::new(ip, port), data: data.to_vec() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_for_both_families_and_all_sizes() {
+        for client in ["127.0.0.1:9999", "[::1]:40000"] {
+            for len in [0, 1, MAX_DATA] {
+                let record = EchoRecord { client: client.parse().unwrap(), data: vec![b'x'; len] };
+                let bytes = record.encode().unwrap();
+                assert_eq!(bytes.len(), HEADER_LEN + len);
+                assert_eq!(EchoRecord::decode(&bytes).unwrap(), record);
+            }
+        }
+    }
+
+    #[test]
+    fn too_much_data_is_refused() {
+        let record = EchoRecord { client: "127.0.0.1:1".parse().unwrap(), data: vec![0; MAX_DATA + 1] };
+        assert!(record.encode().is_err());
+    }
+}
