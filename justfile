@@ -1,0 +1,47 @@
+# Recipes for instructors and graders. `just` lists them; every recipe is a plain command you can
+# also type yourself (see README.md).
+
+# List the recipes.
+default:
+    @just --list
+
+# Run every test (what graders and CI run).
+test:
+    cargo test
+
+# Run one chapter's tests, e.g. `just test-chapter ch10-msgq`.
+test-chapter crate:
+    cargo test -p {{crate}}
+
+# Run a chapter's main program, e.g. `just run ch10-semaphore`, or another binary with arguments:
+# `just run ch10-msgq mkq 123`.
+run crate bin="" *args="":
+    if [ -z "{{bin}}" ]; then cargo run -q -p {{crate}}; else cargo run -q -p {{crate}} --bin {{bin}} -- {{args}}; fi
+
+# Review changed snapshots: accept or reject each (needs `cargo install cargo-insta`).
+review:
+    cargo insta test --review || { echo "no cargo-insta: run 'INSTA_UPDATE=always cargo test', then read and commit the changed .snap files"; exit 1; }
+
+# List the System V objects you own (after a demo was killed with kill -9).
+ipcs:
+    cargo run -q -p ch10-keys --bin ipcclean
+
+# Remove the System V objects you own (never another user's).
+clean-ipc:
+    cargo run -q -p ch10-keys --bin ipcclean -- --yes
+
+# Build the book into book/book/ (needs `cargo install mdbook --version 0.4.52`).
+book:
+    mdbook build book
+
+# Serve the book at http://localhost:3000, rebuilding on change.
+serve:
+    mdbook serve book
+
+# The benchmark chapter: `just bench` for a quick look, `just bench --full` for the whole run.
+bench *args="--quick":
+    cargo run --release -p ipc-bench -- {{args}}
+
+# Everything CI checks: fmt, clippy, tests, no leaked objects, the book.
+ci:
+    bash .ci/run
