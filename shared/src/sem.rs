@@ -86,7 +86,20 @@ impl fmt::Display for SemOp {
 /// `semop(semid, sops, nsops)`: do all of `ops` at once, or none of them (it waits until all can
 /// be done, unless one has `IPC_NOWAIT`).
 pub fn semop(semid: SemId, ops: &[SemOp]) -> Result<()> {
-    let mut raw: Vec<libc::sembuf> = ops.iter().map(|op| op.raw()).collect();
+    // Programs pass one to a few operations; keep them on the stack so a lock/unlock in a hot loop
+    // costs no allocation (the benchmarks compare this against C).
+    const ON_STACK: usize = 8;
+    let mut stack = [libc::sembuf { sem_num: 0, sem_op: 0, sem_flg: 0 }; ON_STACK];
+    let mut heap = Vec::new();
+    let raw: &mut [libc::sembuf] = if ops.len() <= ON_STACK {
+        for (slot, op) in stack.iter_mut().zip(ops) {
+            *slot = op.raw();
+        }
+        &mut stack[..ops.len()]
+    } else {
+        heap.extend(ops.iter().map(|op| op.raw()));
+        &mut heap
+    };
     // SAFETY: `raw` holds exactly `raw.len()` initialised sembufs for the call's duration.
     let ret = unsafe { libc::semop(semid.0, raw.as_mut_ptr(), raw.len()) };
     check(ret, || {
