@@ -112,9 +112,10 @@ impl Cmd {
     /// as they do for a student (root bypasses them). Unchanged when not root.
     pub fn unprivileged(mut self) -> Self {
         if is_root() {
-            self.prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
-                .map(String::from)
-                .to_vec();
+            // Appended, so it composes with IpcNamespace::cmd: nsenter ... -- setpriv ... -- binary.
+            self.prefix.extend(
+                ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"].map(String::from),
+            );
         }
         self
     }
