@@ -1,0 +1,126 @@
+//! `pen_and_note`: the slides' counting semaphores. One set of two members counts what is on the
+//! table, pens (member 0) and notes (member 1); each student needs a pen *and* a note at once, and
+//! takes both with ONE semop of two operations, which the kernel does all together or not at all.
+
+use std::time::Duration;
+
+use clap::Parser;
+use shared::cleanup::Owned;
+use shared::cli::KeyArgs;
+use shared::ipc::{IPC_CREAT, IPC_EXCL, SemId};
+use shared::key::IPC_PRIVATE;
+use shared::process::{Child, fork_child, wait_all};
+use shared::sem::{SemOp, semctl_getall, semctl_setall, semget, semop};
+use shared::{Error, Result, say};
+
+/// Students share a pen and notes, counted by a two-member semaphore set.
+#[derive(Parser)]
+#[command(
+    after_help = "Examples:\n  pen_and_note                      1 pen, 2 notes, 4 students, as in the slides\n  pen_and_note --rounds 3           each student studies three times\n  pen_and_note --separate           take the pen and the note in two semop calls\n  pen_and_note --pens 3 --notes 3 --students 10   the slides' other example"
+)]
+struct Args {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// How many times each student studies.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    rounds: u32,
+    /// Take (and return) the pen and the note in two semop calls instead of one.
+    #[arg(long)]
+    separate: bool,
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    students: u16,
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32767))]
+    pens: u16,
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32767))]
+    notes: u16,
+    /// How long each study session lasts.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    study_ms: u64,
+}
+
+const PEN: u16 = 0;
+const NOTE: u16 = 1;
+
+fn main() -> std::process::ExitCode {
+    shared::cli::run(|| {
+        let args = Args::parse();
+        // Parent and children share the set through fork, so no key is needed (the slides use one;
+        // --key gives it one, to find it with `semtool show KEY` while it runs).
+        let key = args.key.resolve(IPC_PRIVATE, 1)?;
+        let semid = Owned::new(semget(key, 2, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let table = [args.pens, args.notes];
+        semctl_setall(semid.id(), &table)?;
+        println!(
+            "parent: semaphore set {}: pens (member 0) = {}, notes (member 1) = {}; {} students each need a pen and a note at once",
+            semid.id(),
+            args.pens,
+            args.notes,
+            args.students
+        );
+
+        let study = Duration::from_millis(args.study_ms);
+        let children: Vec<Child> = (1..=args.students)
+            .map(|student| {
+                fork_child(|| {
+                    (0..args.rounds).try_for_each(|_| study_once(semid.id(), student, study, args.separate))
+                })
+            })
+            .collect::<Result<_>>()?;
+        for (pid, status) in wait_all(children)? {
+            if !status.success() {
+                return Err(Error::other(format!("student process {pid} {status}")));
+            }
+        }
+        let left = semctl_getall(semid.id())?;
+        println!(
+            "parent: every student studied {} time(s); pens = {}, notes = {} again",
+            args.rounds, left[0], left[1]
+        );
+        semid.remove()
+    })
+}
+
+// ANCHOR: study
+/// One study session: take a pen and a note, study, put both back. Lines are printed while the
+/// pen is held, so with one pen the steps of two students never mix.
+fn study_once(semid: SemId, student: u16, study: Duration, separate: bool) -> Result<()> {
+    // SEM_UNDO: a student killed mid-session gives back what it took.
+    let take_pen = SemOp::new(PEN, -1).undo();
+    let take_note = SemOp::new(NOTE, -1).undo();
+    let give_pen = SemOp::new(PEN, 1).undo();
+    let give_note = SemOp::new(NOTE, 1).undo();
+
+    if separate {
+        // The slides' two calls. Between them the student HOLDS the pen and WAITS for a note
+        // (hold-and-wait). It is safe here only because everyone reaches for the pen first. Let
+        // one student take the last note and then wait for the pen, while the pen holder waits
+        // for a note, and both wait forever: a deadlock. (Try --pens 2 --notes 1 to watch a
+        // pen lie idle in the hand of a student who waits for a note.)
+        semop(semid, &[take_pen])?;
+        say!("student {student} picks up the pen");
+        semop(semid, &[take_note])?;
+        say!("student {student} picks up a note");
+    } else {
+        // One call, two operations: the kernel waits until BOTH can be taken and takes them
+        // together, so no student ever holds one while waiting for the other.
+        semop(semid, &[take_pen, take_note])?;
+        say!("student {student} picks up the pen");
+        say!("student {student} picks up a note");
+    }
+
+    say!("student {student} studies");
+    std::thread::sleep(study);
+
+    if separate {
+        say!("student {student} puts down the pen");
+        semop(semid, &[give_pen])?;
+        say!("student {student} puts down the note");
+        semop(semid, &[give_note])?;
+    } else {
+        say!("student {student} puts down the pen");
+        say!("student {student} puts down the note");
+        semop(semid, &[give_pen, give_note])?;
+    }
+    Ok(())
+}
+// ANCHOR_END: study
