@@ -1,0 +1,163 @@
+//! `listener`: the textbook's shared-memory server. It makes a segment under `ftok("shmfile", 1)`,
+//! says its pid, and waits for SIGUSR1; then it reads what `talker` wrote there, writes its answer
+//! in the same bytes and signals the talker back. Shared memory carries the data; signals say
+//! "your turn", because nothing in a segment tells a process that another one has written to it.
+//!
+//! Run `listener` in one terminal and `talker PID` in another, in the same directory; or
+//! `listener --demo` to have the listener start the talker itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use ch10_shm::{KEY_FILE, KEY_ID, REPLY_TO, TALK_SIZE};
+use clap::Parser;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::unistd::Pid;
+use shared::cleanup::{Owned, OwnedPath, TempDir};
+use shared::cli::KeyArgs;
+use shared::ipc::{IPC_CREAT, IPC_EXCL};
+use shared::key::ftok;
+use shared::process::{getpid, spawn_sibling};
+use shared::shm::{shmat, shmdt, shmget};
+use shared::{CallContext, Error, Result};
+
+/// Wait for a talker's SIGUSR1, read its greeting from shared memory, answer in the same segment.
+#[derive(Parser)]
+#[command(
+    after_help = "Examples:\n  listener                  then, in another terminal in the same directory: talker PID\n  listener --demo           run the whole exchange: the listener starts `talker` itself\n  listener --key 0x1234     use this key instead of ftok(\"shmfile\", 1) (talker --key 0x1234 PID)"
+)]
+struct Args {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Start `talker` yourself, in a temporary directory, and answer it.
+    #[arg(long)]
+    demo: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    shared::cli::run(|| {
+        let args = Args::parse();
+
+        // ANCHOR: block
+        // Block SIGUSR1 before anything else: before the segment exists and before we print our
+        // pid, the two ways a talker learns it may signal us. From here on a SIGUSR1 sent to us is
+        // held pending until we ask for it with sigwait, so it can be neither lost nor fatal.
+        //
+        // The textbook installs a handler with sigset() and then calls sigsuspend(). SIGUSR1 is
+        // not blocked in between, so a talker that signals early has its signal handled *before*
+        // sigsuspend, which then waits forever (the lost wake-up); and before sigset() runs, an
+        // early SIGUSR1 simply kills the listener (its default action). The textbook's mask
+        // also blocks every other signal while it waits, Ctrl-C included.
+        //
+        // sigwait is the modern form of "block, then sigsuspend with it unblocked": it takes a
+        // pending blocked signal atomically, and needs no handler at all. SIGINT and SIGTERM stay
+        // unblocked, so Ctrl-C still ends us (and shared::cleanup removes the segment).
+        let mut waited = SigSet::from(Signal::SIGUSR1);
+        if args.demo {
+            // In the demo the talker is our child: if it fails before signalling, its SIGCHLD
+            // wakes us with an error instead of leaving us waiting forever.
+            waited.add(Signal::SIGCHLD);
+        }
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&waited), None).call("sigprocmask(SIG_BLOCK, SIGUSR1)")?;
+        // ANCHOR_END: block
+
+        // In the demo the key file lives in a private temporary directory; the TempDir is declared
+        // first so that it is removed last, after the key file in it.
+        let demo_dir = if args.demo { Some(TempDir::new("listener-demo")?) } else { None };
+        let default_file = match &demo_dir {
+            Some(dir) => dir.path().join(KEY_FILE),
+            None => PathBuf::from(KEY_FILE),
+        };
+        let (key, _made_key_file) = match (args.key.key, &args.key.keyfile) {
+            (Some(key), _) => (key, None),
+            (None, keyfile) => {
+                let path = keyfile.clone().unwrap_or(default_file);
+                let made = make_key_file(&path)?;
+                (ftok(&path, KEY_ID)?, made)
+            }
+        };
+
+        // ANCHOR: create
+        // IPC_EXCL: a segment left under this key by a run that was killed would otherwise be
+        // reused silently, stale bytes and all; EEXIST says so (remove it with `ipcrm -M KEY`).
+        let segment = Owned::new(shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let shmid = segment.id();
+        let me = getpid();
+        println!("Listener wait for Talker: pid {me}, key {key}, shmid {shmid}");
+        // ANCHOR_END: create
+
+        let talker_process = if args.demo {
+            let mut talker_args = vec![me.to_string()];
+            match (args.key.key, demo_dir.as_ref()) {
+                (Some(key), _) => talker_args.extend(["--key".to_owned(), key.to_string()]),
+                (None, Some(dir)) => talker_args
+                    .extend(["--keyfile".to_owned(), dir.path().join(KEY_FILE).display().to_string()]),
+                (None, None) => unreachable!("the demo always has its directory"),
+            }
+            Some(spawn_sibling("talker", &talker_args)?)
+        } else {
+            None
+        };
+
+        // ANCHOR: answer
+        wait_for_talker(&waited)?;
+        println!("Listener Start ===");
+        let shmaddr = shmat(shmid, 0)?;
+        let greeting = shmaddr.read_cstr(0);
+        println!("Listener received : {}", String::from_utf8_lossy(&greeting));
+        // The textbook's strings end in "\n" and its printf adds another, printing a blank line
+        // after each; we store the text alone.
+        shmaddr.write_cstr(0, b"have a nice day");
+
+        // The textbook now sleeps 3 s and hopes the talker has read the answer by then. Instead we
+        // tell it the answer is there: the talker left its pid in the segment's last word.
+        let talker = Pid::from_raw(shmaddr.atomic_i32(REPLY_TO).load(Ordering::SeqCst));
+        if talker.as_raw() <= 0 {
+            return Err(Error::other(format!(
+                "got SIGUSR1, but no talker left its pid in shmid {shmid} (was it `kill -USR1`?)"
+            )));
+        }
+        println!("listener: answered; SIGUSR1 to talker {talker}");
+        kill(talker, Signal::SIGUSR1).call(format!("kill({talker}, SIGUSR1)"))?;
+
+        // Stay attached until the talker has looked (it shows nattch=2) and removed the segment:
+        // its second SIGUSR1 says so.
+        wait_for_talker(&waited)?;
+        shmdt(shmaddr)?;
+        // The talker removed the segment, as in the textbook; it went when we detached.
+        segment.keep();
+        println!("listener: talker done; detached, and the segment is gone");
+        // ANCHOR_END: answer
+
+        if let Some(child) = talker_process {
+            let status = child.wait()?;
+            if !status.success() {
+                return Err(Error::other(format!("talker {status}")));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// sigwait: sleep until one of `signals` (blocked) is pending and take it. SIGUSR1 is the talker's
+/// "your turn"; SIGCHLD (demo only) means the talker ended without giving it.
+fn wait_for_talker(signals: &SigSet) -> Result<()> {
+    match signals.wait().call("sigwait(SIGUSR1)")? {
+        Signal::SIGUSR1 => Ok(()),
+        other => Err(Error::other(format!("the talker ended without signalling us ({other})"))),
+    }
+}
+
+/// ftok needs a file that exists: make `path` if it is missing, and say so. It is removed when
+/// the listener ends (the talker has made its key from it by then).
+fn make_key_file(path: &Path) -> Result<Option<OwnedPath>> {
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).open(path);
+    match created {
+        Ok(_) => {
+            println!("listener: created the key file {} (ftok needs a file that exists)", path.display());
+            Ok(Some(OwnedPath::new(path)))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(err) => Err(err).call(format!("open({}, O_CREAT|O_EXCL)", path.display())),
+    }
+}
