@@ -38,8 +38,15 @@ fn echo(socket: &UdpSocket, server: SocketAddr, data: &[u8]) -> Vec<u8> {
     buf
 }
 
+/// Reaped: not running, and not a zombie waiting for a `waitpid` either.
 fn gone(pid: Pid) -> bool {
     nix::sys::signal::kill(pid, None) == Err(Errno::ESRCH)
+}
+
+/// What is left of a process, for a failure message ("Z (zombie)": ended but never reaped).
+fn state(pid: Pid) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find_map(|line| line.strip_prefix("State:")).unwrap_or("?").trim().to_owned()
 }
 
 #[test]
@@ -178,7 +185,7 @@ fn sigterm_to_the_parent_ends_both_and_reaps_the_child() {
     let out = server.finish(); // fails if the child survived and still holds stdout
     out.assert_success();
     assert!(sent.elapsed() < Duration::from_secs(5), "it took {:?} to stop", sent.elapsed());
-    assert!(gone(child), "the child {child} was reaped, not left a zombie");
+    assert!(gone(child), "the child {child} was left behind: {}", state(child));
 }
 
 #[test]
@@ -186,7 +193,15 @@ fn ctrl_c_to_the_group_ends_both() {
     let (server, _, child) = start_server();
     server.signal_group(Signal::SIGINT); // as a terminal's ^C: parent and child both get it
     server.finish().assert_success();
-    assert!(gone(child), "the child {child} was reaped");
+    assert!(
+        gone(child),
+        "the child {child} was reaped: {:?}",
+        std::fs::read_to_string(format!("/proc/{child}/status")).map(|s| s
+            .lines()
+            .filter(|l| l.starts_with("State") || l.starts_with("PPid") || l.starts_with("Sig"))
+            .collect::<Vec<_>>()
+            .join(" | "))
+    );
 }
 
 #[test]

@@ -14,9 +14,10 @@ use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use ch09_pipe::fork_holding_signals;
 use clap::Parser;
 use shared::echo::{EchoRecord, HEADER_LEN, MAX_DATA};
-use shared::process::{Fork, exit_child, fork};
+use shared::process::{Fork, exit_child};
 use shared::{CallContext, Error, Result};
 
 /// A two-process UDP echo server: the parent receives, a pipe carries the records, the child echoes.
@@ -57,7 +58,8 @@ fn main() -> std::process::ExitCode {
             write_end.as_raw_fd()
         );
 
-        match fork()? {
+        // fork() with Ctrl-C held back until the parent has registered the child for the handler.
+        match fork_holding_signals()? {
             Fork::Child => {
                 drop(write_end); // so that read() sees end of file once the parent is gone
                 let code = match child_start(&socket, read_end) {
