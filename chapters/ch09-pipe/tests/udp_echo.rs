@@ -193,15 +193,7 @@ fn ctrl_c_to_the_group_ends_both() {
     let (server, _, child) = start_server();
     server.signal_group(Signal::SIGINT); // as a terminal's ^C: parent and child both get it
     server.finish().assert_success();
-    assert!(
-        gone(child),
-        "the child {child} was reaped: {:?}",
-        std::fs::read_to_string(format!("/proc/{child}/status")).map(|s| s
-            .lines()
-            .filter(|l| l.starts_with("State") || l.starts_with("PPid") || l.starts_with("Sig"))
-            .collect::<Vec<_>>()
-            .join(" | "))
-    );
+    assert!(gone(child), "the child {child} was left behind: {}", state(child));
 }
 
 #[test]
