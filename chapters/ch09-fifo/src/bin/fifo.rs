@@ -98,7 +98,7 @@ fn open_fifo(path: &Path, who: &str, access: OFlag, nonblock: bool) -> Result<Fi
     let (name, partner) =
         if access == OFlag::O_RDONLY { ("O_RDONLY", "writer") } else { ("O_WRONLY", "reader") };
     if !nonblock {
-        say!("{who}: open({}, {name}) blocks until a {partner} opens the FIFO...", path.display());
+        say!("{who}: open({}, {name}) waits until a {partner} has the FIFO open...", path.display());
         let fd = open(path, access, Mode::empty()).call(format!("open({}, {name})", path.display()))?;
         return Ok(File::from(fd));
     }
