@@ -102,14 +102,21 @@ pub(crate) fn release(index: usize) {
     REGISTRY[index].kind.store(SlotKind::Free as u8, Ordering::SeqCst);
 }
 
+/// The signals the clean-up handler catches: SIGINT (Ctrl-C), SIGTERM (`kill`), SIGHUP (terminal
+/// closed).
+pub fn fatal_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(signal);
+    }
+    set
+}
+
 fn install_handler() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        let mut mask = SigSet::empty();
-        for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-            mask.add(signal);
-        }
-        let action = SigAction::new(SigHandler::Handler(on_fatal_signal), SaFlags::empty(), mask);
+        // While the handler runs, the other two are held back, so it never runs twice at once.
+        let action = SigAction::new(SigHandler::Handler(on_fatal_signal), SaFlags::empty(), fatal_signals());
         for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
             // SAFETY: `on_fatal_signal` only makes async-signal-safe calls (see the module docs), and
             // the table it reads is static atomics, so it is sound at any point of the program.

@@ -77,6 +77,27 @@ impl EchoRecord {
     }
 }
 
+impl EchoRecord {
+    /// Read one record from a stream (a pipe or a FIFO): the header, then exactly the data it
+    /// announces. `Ok(None)` at end of file, when every writer has closed.
+    ///
+    /// The writer put the whole record in with one atomic `write` of at most `PIPE_BUF` bytes, so
+    /// once the first bytes are readable the rest is already in the pipe.
+    pub fn read_from(stream: &mut impl std::io::Read, what: &str) -> Result<Option<Self>> {
+        use crate::error::CallContext;
+        let mut header = [0u8; HEADER_LEN];
+        let first = stream.read(&mut header).call(format!("read({what})"))?;
+        if first == 0 {
+            return Ok(None);
+        }
+        stream.read_exact(&mut header[first..]).call(format!("read({what}) of a record header"))?;
+        let mut record = header.to_vec();
+        record.resize(HEADER_LEN + Self::data_len(&header)?, 0);
+        stream.read_exact(&mut record[HEADER_LEN..]).call(format!("read({what}) of a record's data"))?;
+        Self::decode(&record).map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +112,21 @@ mod tests {
                 assert_eq!(EchoRecord::decode(&bytes).unwrap(), record);
             }
         }
+    }
+
+    #[test]
+    fn records_are_read_back_from_a_stream_one_at_a_time() {
+        let client: SocketAddr = "127.0.0.1:7".parse().unwrap();
+        let mut stream = Vec::new();
+        for data in [&b"one"[..], b"", b"three"] {
+            stream.extend(EchoRecord { client, data: data.to_vec() }.encode().unwrap());
+        }
+        let mut reader = &stream[..];
+        let mut read = Vec::new();
+        while let Some(record) = EchoRecord::read_from(&mut reader, "test").unwrap() {
+            read.push(record.data);
+        }
+        assert_eq!(read, [b"one".to_vec(), vec![], b"three".to_vec()]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
+use nix::sys::signal::SigmaskHow;
 pub use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 pub use nix::unistd::{Pid, getpid, getppid};
@@ -33,13 +34,23 @@ pub enum Fork {
 /// text a second time (a classic surprise in C).
 pub fn fork() -> Result<Fork> {
     flush_std();
+    // Hold back SIGINT/SIGTERM/SIGHUP until the parent has registered the child: a Ctrl-C that
+    // landed between fork(2) returning and the registration would run the clean-up handler before
+    // it knows the child, and the parent would die without stopping or reaping it. Blocked signals
+    // stay pending and arrive when the mask is restored, just below.
+    let held = cleanup::fatal_signals();
+    let previous = held.thread_swap_mask(SigmaskHow::SIG_BLOCK).call("sigprocmask(SIG_BLOCK)")?;
     // SAFETY: the workbook's programs fork while single-threaded, so no lock can be held by a thread
     // that does not exist in the child. A multi-threaded caller (a test harness) must keep the child
     // to simple system calls and `exit_child`, as POSIX requires.
-    match unsafe { nix::unistd::fork() }.call("fork()")? {
-        nix::unistd::ForkResult::Parent { child } => Ok(Fork::Parent { child: Child::adopt(child) }),
-        nix::unistd::ForkResult::Child => Ok(Fork::Child),
-    }
+    let forked = match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Fork::Parent { child: Child::adopt(child) }),
+        Ok(nix::unistd::ForkResult::Child) => Ok(Fork::Child),
+        Err(errno) => Err(Error::sys("fork()", errno)),
+    };
+    // Restoring a mask we just read cannot fail; both processes do it.
+    let _ = previous.thread_set_mask();
+    forked
 }
 
 /// Fork a child that runs `body` and exits: 0 if it returned `Ok`, 1 (after printing the error as

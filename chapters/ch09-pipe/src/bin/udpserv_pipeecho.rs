@@ -10,14 +10,12 @@
 //! ```
 
 use std::fs::File;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use ch09_pipe::fork_holding_signals;
 use clap::Parser;
-use shared::echo::{EchoRecord, HEADER_LEN, MAX_DATA};
-use shared::process::{Fork, exit_child};
+use shared::echo::{EchoRecord, MAX_DATA};
+use shared::process::{Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
 
 /// A two-process UDP echo server: the parent receives, a pipe carries the records, the child echoes.
@@ -58,8 +56,7 @@ fn main() -> std::process::ExitCode {
             write_end.as_raw_fd()
         );
 
-        // fork() with Ctrl-C held back until the parent has registered the child for the handler.
-        match fork_holding_signals()? {
+        match fork()? {
             Fork::Child => {
                 drop(write_end); // so that read() sees end of file once the parent is gone
                 let code = match child_start(&socket, read_end) {
@@ -137,7 +134,9 @@ fn child_start(socket: &UdpSocket, read_end: OwnedFd) -> Result<()> {
         socket.as_raw_fd()
     );
     let mut pipe = File::from(read_end);
-    while let Some(record) = read_record(&mut pipe)? {
+    // A pipe is a byte stream with no message boundaries: read_from reads a header, which says how
+    // many data bytes follow, then exactly that many. None means end of file: the parent is gone.
+    while let Some(record) = EchoRecord::read_from(&mut pipe, "fd[0]")? {
         // The child sends on the socket it inherited, as the C original does. fork() duplicated
         // the descriptor, not the socket: both processes use the one socket bound to our port, so
         // the echo comes *from* the address the client sent to. A client that checks the reply's
@@ -161,22 +160,6 @@ fn child_start(socket: &UdpSocket, read_end: OwnedFd) -> Result<()> {
     }
     println!("child: read() returned 0: end of file, the parent is gone");
     Ok(())
-}
-
-/// The next record, or `None` at end of file. A pipe is a byte stream with no message boundaries:
-/// the header says how many data bytes follow, and we read exactly that many.
-fn read_record(pipe: &mut File) -> Result<Option<EchoRecord>> {
-    let mut header = [0u8; HEADER_LEN];
-    let first = pipe.read(&mut header).call("read(fd[0])")?;
-    if first == 0 {
-        return Ok(None); // every write end is closed
-    }
-    // The parent wrote the whole record in one atomic write, so the rest is already there.
-    pipe.read_exact(&mut header[first..]).call("read(fd[0]) of a record header")?;
-    let mut record = header.to_vec();
-    record.resize(HEADER_LEN + EchoRecord::data_len(&header)?, 0);
-    pipe.read_exact(&mut record[HEADER_LEN..]).call("read(fd[0]) of a record's data")?;
-    EchoRecord::decode(&record).map(Some)
 }
 // ANCHOR_END: child
 
