@@ -19,7 +19,7 @@ use shared::{Error, Result, say};
 /// Three processes write and read one segment without taking turns, and catch each other at it.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  shmbusyaccess                     three racers, 10000 accesses each\n  taskset -c 0 shmbusyaccess        the same on one CPU: still collides\n  shmbusyaccess --no-yield          a spin-only window: on one CPU the race hides\n  shmbusyaccess --key 12345         the slides' `shmbusyaccess 12345`"
+    after_help = "Examples:\n  shmbusyaccess                     three racers, 10000 accesses each\n  taskset -c 0 shmbusyaccess        the same on one CPU: still collides\n  taskset -c 0 shmbusyaccess --no-yield  spin only: on one CPU the race nearly hides\n  shmbusyaccess --key 12345         the slides' `shmbusyaccess 12345`"
 )]
 struct Args {
     #[command(flatten)]
@@ -32,7 +32,8 @@ struct Args {
     /// an optimising C compiler deletes altogether; spin_loop() is never optimised away).
     #[arg(long, value_name = "SPINS", default_value_t = 500)]
     delay: u32,
-    /// Do not sched_yield() inside the window: on one CPU the errors become rare or vanish.
+    /// Do not sched_yield() inside the window: on one CPU the errors become rare (one per time
+    /// slice), and a short run may show none.
     #[arg(long)]
     no_yield: bool,
 }
@@ -128,9 +129,9 @@ fn access_shm(shm: &Attached, me: i32, args: &Args) -> Option<String> {
 ///
 /// On two or more CPUs the racers really run at the same time, and the spin alone gives the
 /// others time to write. On one CPU (`taskset -c 0`) only one process runs at a time, and another
-/// one can get in only if the scheduler switches inside the window: a timer tick every few
-/// milliseconds, against a window of microseconds, and on a short run it may never happen, so the
-/// race hides (try --no-yield). sched_yield() in the middle hands the CPU to another runnable racer
+/// one can get in only if the scheduler switches inside the window: a time slice ends every few
+/// milliseconds, against a window of microseconds, so errors drop to a fraction of a percent and
+/// a short run may show none: the race hides (try `taskset -c 0 shmbusyaccess --no-yield`). sched_yield() in the middle hands the CPU to another runnable racer
 /// right there: the unlucky preemption, made to happen every time rather than hoped for. The bug
 /// is the same either way; the yield only makes it show.
 fn window(args: &Args) {
