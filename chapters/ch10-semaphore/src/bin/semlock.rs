@@ -102,6 +102,9 @@ fn initsem(key: Key, max_wait: Duration) -> Result<SemId> {
             let semid = semget(key, 1, 0)?;
             let deadline = Instant::now() + max_wait;
             // Poll, with a deadline: there is no call that waits for "initialised".
+            if semctl_stat(semid)?.otime == 0 {
+                println!("initsem: set {semid} exists but is not initialised yet (sem_otime is 0): waiting");
+            }
             while semctl_stat(semid)?.otime == 0 {
                 if Instant::now() >= deadline {
                     return Err(Error::other(format!(

@@ -1,0 +1,43 @@
+//! What several test files need: reading `semtool show`, and waiting for a state with a deadline.
+
+use std::time::{Duration, Instant};
+
+use testkit::Cmd;
+
+/// One member's row of `semtool show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub value: i32,
+    pub pid: i32,
+    pub ncnt: i32,
+    pub zcnt: i32,
+}
+
+/// Every member of the set for `key`, as `semtool show` reports them.
+pub fn show(key: &str) -> Vec<Member> {
+    let out = Cmd::new("semtool").args(["show", key]).run();
+    out.assert_success();
+    out.stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("member"))
+        .skip(1)
+        .map(|line| {
+            let n: Vec<i32> = line.split_whitespace().map(|n| n.parse().expect("a number")).collect();
+            Member { value: n[1], pid: n[2], ncnt: n[3], zcnt: n[4] }
+        })
+        .collect()
+}
+
+/// Poll `semtool show` until `ready` holds for the set (a state check with a deadline, not a
+/// timed sleep), and return that state.
+pub fn wait_until(key: &str, what: &str, ready: impl Fn(&[Member]) -> bool) -> Vec<Member> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let members = show(key);
+        if ready(&members) {
+            return members;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}; the set is now {members:?}");
+        std::thread::yield_now();
+    }
+}
