@@ -179,6 +179,6 @@ fn a_fifo_we_may_not_open_is_eacces_and_stays() {
 #[test]
 fn usage_errors_exit_2() {
     Cmd::new("fifo").arg("read").run().assert_error(2, "<PATH>");
-    Cmd::new("fifo").args(["write", "/tmp/x"]).run().assert_error(2, "<MESSAGES>");
+    Cmd::new("fifo").args(["write", "/tmp/x"]).run().assert_error(2, "<MESSAGE>");
     Cmd::new("fifo").arg("--frobnicate").run().assert_error(2, "unexpected argument");
 }

@@ -23,10 +23,10 @@ use shared::{CallContext, Errno, Error, Result, say};
 /// Two processes meet through a FIFO (named pipe).
 #[derive(Parser)]
 #[command(after_help = "Examples:\n  \
-    fifo                          the whole demo: a reader program and a writer meet through a FIFO\n  \
-    fifo read /tmp/x              (terminal 1) make the FIFO, print what arrives until end of file\n  \
-    fifo write /tmp/x hello bye   (terminal 2) write two lines to it\n  \
-    fifo write --nonblock /tmp/x hi   fails with ENXIO when no reader has the FIFO open")]
+    fifo                              the demo: a reader program and a writer meet through a FIFO\n  \
+    fifo read /tmp/x                  (terminal 1) make the FIFO, print what arrives until end of file\n  \
+    fifo write /tmp/x hello bye       (terminal 2) write two lines to it\n  \
+    fifo write --nonblock /tmp/x hi   ENXIO when no reader has the FIFO open")]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -36,6 +36,7 @@ struct Args {
 enum Command {
     /// Make the FIFO if needed (mode 0600), print each line written to it until every writer has closed it.
     Read {
+        /// The FIFO's path (made if nothing is there; a writer may make it too).
         path: PathBuf,
         /// Open with O_NONBLOCK: return at once even if no writer has the FIFO open.
         #[arg(long)]
@@ -43,8 +44,10 @@ enum Command {
     },
     /// Make the FIFO if needed (mode 0600), write each MESSAGE to it as one line.
     Write {
+        /// The FIFO's path (made if nothing is there; a reader may make it too).
         path: PathBuf,
-        #[arg(required = true)]
+        /// The lines to write, one write() each.
+        #[arg(required = true, value_name = "MESSAGE")]
         messages: Vec<String>,
         /// Open with O_NONBLOCK: fail with ENXIO instead of waiting for a reader.
         #[arg(long)]
@@ -64,7 +67,9 @@ fn main() -> std::process::ExitCode {
 /// `mkfifo(path, 0600)`, or use the FIFO that is already there. Returns the name to unlink at the
 /// end if this process made it: whoever makes the FIFO removes it.
 fn make_or_use_fifo(path: &Path, who: &str) -> Result<Option<OwnedPath>> {
-    // The mode is filtered by the umask like open()'s; 0600 survives any usual umask.
+    // The mode is filtered by the umask, as for open(): mkfifo(path, 0666) gives 0644 under the usual
+    // umask 022, not what the slides' "mode: the FIFO's access permissions" suggests. And 0666 would
+    // let any user read our data or write into it: 0600, only us, survives any usual umask.
     match mkfifo(path, Mode::from_bits_truncate(0o600)) {
         Ok(()) => {
             let made = OwnedPath::new(path); // unlinked on every exit path, Ctrl-C included
@@ -94,6 +99,9 @@ fn is_fifo(path: &Path) -> bool {
 /// `open(path, O_RDONLY or O_WRONLY)`. Without O_NONBLOCK, open() of a FIFO waits until the other
 /// end is open too: a reader waits for a writer, a writer for a reader. With O_NONBLOCK it never
 /// waits: a reader gets its descriptor at once, a writer with no reader fails with ENXIO.
+/// (The slides say only that a FIFO "must be open()ed after it is made" and that any process
+/// knowing the name "can open it at any time": they leave out this wait, the first thing a
+/// student's program runs into.)
 fn open_fifo(path: &Path, who: &str, access: OFlag, nonblock: bool) -> Result<File> {
     let (name, partner) =
         if access == OFlag::O_RDONLY { ("O_RDONLY", "writer") } else { ("O_WRONLY", "reader") };
@@ -161,8 +169,9 @@ fn write(path: &Path, messages: &[String], nonblock: bool) -> Result<()> {
 
 // ANCHOR: demo
 fn demo() -> Result<()> {
-    // A private directory (mode 0700) for the FIFO: a fixed name like /tmp/myfifo may already be
-    // taken, or planted, by another user.
+    // A private directory (mode 0700) for the FIFO, not the slides' fixed /tmp/myfifo: in the
+    // shared /tmp that name may already be taken (mkfifo fails with EEXIST), left over from an
+    // earlier run that never unlinked it, or planted by another user as a file of their own.
     let dir = TempDir::new("fifo")?;
     let path = dir.path().join("fifo");
     mkfifo(&path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))?;
@@ -171,8 +180,9 @@ fn demo() -> Result<()> {
 
     nonblocking_opens(&path)?;
 
-    // Said before the reader starts: from then on both programs print, and only what one of them
-    // prints before the other's blocking open() returns comes in a fixed order.
+    // Said before the reader starts: from then on two programs print at once, and their lines keep
+    // a fixed order only where one must be out before the other can go on. Here: each prints before
+    // its own open(), and neither open() returns before both have been called.
     say!("writer: starting the reader, a separate program: fifo read {}", path.display());
     say!("writer: open({}, O_WRONLY) blocks until the reader opens the FIFO...", path.display());
     let reader = spawn_sibling("fifo", &["read".to_owned(), path.display().to_string()])?;

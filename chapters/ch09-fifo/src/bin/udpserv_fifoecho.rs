@@ -52,8 +52,9 @@ fn main() -> std::process::ExitCode {
         let address = SocketAddr::new(args.bind, args.port);
         let socket = UdpSocket::bind(address).call(format!("bind({address})"))?;
 
-        // The FIFO goes in a private directory (mode 0700): a fixed name such as /tmp/myfifo could
-        // be taken, or planted, by another user, or left over from a run that was killed.
+        // The FIFO goes in a private directory (mode 0700), not at a fixed name such as the slides'
+        // /tmp/myfifo, which another user could take or plant, or a killed run leave behind (then
+        // every later start fails with EEXIST).
         let dir = TempDir::new("udpserv_fifoecho")?;
         let path = dir.path().join("echo.fifo");
         mkfifo(&path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))?;
@@ -103,6 +104,9 @@ fn parent_start(socket: &UdpSocket, path: &Path) -> Result<()> {
         // a write is atomic: the whole record lands at once, contiguously, or the writer waits until
         // it fits. So the child always finds a header followed by exactly the data it announces,
         // and records of several writers (any process may open a FIFO) could never interleave.
+        // If the child has died, nobody has the FIFO open for reading: write() raises SIGPIPE,
+        // which in C silently kills the server. Rust ignores SIGPIPE, so we get EPIPE, report it
+        // and exit, and the clean-up runs.
         let written = nix::unistd::write(&fifo, &record).call(format!("write({})", path.display()))?;
         if written != record.len() {
             return Err(Error::other(format!(
