@@ -16,7 +16,6 @@ use nix::unistd::Pid;
 use shared::cleanup::{Owned, OwnedPath, TempDir};
 use shared::cli::KeyArgs;
 use shared::ipc::{IPC_CREAT, IPC_EXCL};
-use shared::key::ftok;
 use shared::process::{getpid, spawn_sibling};
 use shared::shm::{shmat, shmdt, shmget};
 use shared::{CallContext, Error, Result};
@@ -61,21 +60,16 @@ fn main() -> std::process::ExitCode {
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&waited), None).call("sigprocmask(SIG_BLOCK, SIGUSR1)")?;
         // ANCHOR_END: block
 
-        // In the demo the key file lives in a private temporary directory; the TempDir is declared
-        // first so that it is removed last, after the key file in it.
+        // ftok needs a file: --keyfile, else ./shmfile; in the demo, shmfile in a private
+        // temporary directory (declared first, so it is removed last, after the file in it).
         let demo_dir = if args.demo { Some(TempDir::new("listener-demo")?) } else { None };
-        let default_file = match &demo_dir {
-            Some(dir) => dir.path().join(KEY_FILE),
-            None => PathBuf::from(KEY_FILE),
+        let key_file = match (&args.key.keyfile, &demo_dir) {
+            (Some(path), _) => path.clone(),
+            (None, Some(dir)) => dir.path().join(KEY_FILE),
+            (None, None) => PathBuf::from(KEY_FILE),
         };
-        let (key, _made_key_file) = match (args.key.key, &args.key.keyfile) {
-            (Some(key), _) => (key, None),
-            (None, keyfile) => {
-                let path = keyfile.clone().unwrap_or(default_file);
-                let made = make_key_file(&path)?;
-                (ftok(&path, KEY_ID)?, made)
-            }
-        };
+        let _made_key_file = if args.key.key.is_none() { make_key_file(&key_file)? } else { None };
+        let key = args.key.resolve_ftok(&key_file, KEY_ID)?;
 
         // ANCHOR: create
         // IPC_EXCL: a segment left under this key by a run that was killed would otherwise be
@@ -86,15 +80,14 @@ fn main() -> std::process::ExitCode {
         println!("Listener wait for Talker: pid {me}, key {key}, shmid {shmid}");
         // ANCHOR_END: create
 
+        // The demo starts the talker now that the segment exists and SIGUSR1 is blocked: whenever
+        // it signals, the signal waits for us.
         let talker_process = if args.demo {
-            let mut talker_args = vec![me.to_string()];
-            match (args.key.key, demo_dir.as_ref()) {
-                (Some(key), _) => talker_args.extend(["--key".to_owned(), key.to_string()]),
-                (None, Some(dir)) => talker_args
-                    .extend(["--keyfile".to_owned(), dir.path().join(KEY_FILE).display().to_string()]),
-                (None, None) => unreachable!("the demo always has its directory"),
-            }
-            Some(spawn_sibling("talker", &talker_args)?)
+            let key_args = match args.key.key {
+                Some(key) => ["--key".to_owned(), key.to_string()],
+                None => ["--keyfile".to_owned(), key_file.display().to_string()],
+            };
+            Some(spawn_sibling("talker", &[vec![me.to_string()], key_args.to_vec()].concat())?)
         } else {
             None
         };

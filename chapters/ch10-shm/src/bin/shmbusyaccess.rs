@@ -19,7 +19,7 @@ use shared::{Error, Result, say};
 /// Three processes write and read one segment without taking turns, and catch each other at it.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  shmbusyaccess                     three racers, 10000 accesses each\n  taskset -c 0 shmbusyaccess        the same on one CPU: still collides\n  taskset -c 0 shmbusyaccess --no-yield  spin only: on one CPU the race nearly hides\n  shmbusyaccess --key 12345         the slides' `shmbusyaccess 12345`"
+    after_help = "Examples:\n  shmbusyaccess                           three racers, 10000 accesses each\n  taskset -c 0 shmbusyaccess              the same on one CPU: still collides\n  taskset -c 0 shmbusyaccess --no-yield   spin only: on one CPU the race nearly hides\n  shmbusyaccess --key 12345               the slides' `shmbusyaccess 12345`"
 )]
 struct Args {
     #[command(flatten)]
@@ -28,8 +28,8 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(i32).range(1..))]
     iterations: i32,
-    /// Spin this many times inside the window (the slides' `for (i = 0; i < 1000; i++);`, which
-    /// an optimising C compiler deletes altogether; spin_loop() is never optimised away).
+    /// Spin this many times inside the window (the slides' empty `for` loop of 1000, which an
+    /// optimising C compiler deletes; spin_loop() stays).
     #[arg(long, value_name = "SPINS", default_value_t = 500)]
     delay: u32,
     /// Do not sched_yield() inside the window: on one CPU the errors become rare (one per time
@@ -131,9 +131,11 @@ fn access_shm(shm: &Attached, me: i32, args: &Args) -> Option<String> {
 /// others time to write. On one CPU (`taskset -c 0`) only one process runs at a time, and another
 /// one can get in only if the scheduler switches inside the window: a time slice ends every few
 /// milliseconds, against a window of microseconds, so errors drop to a fraction of a percent and
-/// a short run may show none: the race hides (try `taskset -c 0 shmbusyaccess --no-yield`). sched_yield() in the middle hands the CPU to another runnable racer
-/// right there: the unlucky preemption, made to happen every time rather than hoped for. The bug
-/// is the same either way; the yield only makes it show.
+/// a short run may show none: the race hides (try `taskset -c 0 shmbusyaccess --no-yield`).
+/// sched_yield() in the middle hands the CPU to another runnable racer right there: the unlucky
+/// preemption, made to happen every time rather than hoped for. The bug is the same either way;
+/// the yield only makes it show. (On several CPUs the yield costs little: with nobody else
+/// runnable on this CPU, it returns at once.)
 fn window(args: &Args) {
     let half = args.delay / 2;
     for _ in 0..half {
