@@ -1,0 +1,165 @@
+//! `shmcontrol`: `shmbusyaccess` (chapter ch10-shm) made correct. The same three processes write
+//! their pid into one segment, wait, and read it back, but each access is now a critical section
+//! guarded by a semaphore: P before, V after, so no process can get in between the write and the
+//! read. The window is the same (it even hands the CPU to another racer in the middle), the errors
+//! are gone, and each `.` is a thousand accesses that went right. The summary lines are
+//! shmbusyaccess's, so the two runs compare line by line.
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+use clap::Parser;
+use shared::cleanup::Owned;
+use shared::cli::KeyArgs;
+use shared::ipc::{IPC_CREAT, IPC_EXCL, SemId};
+use shared::key::Key;
+use shared::process::{fork_child, getpid, wait_all};
+use shared::sem::{SemOp, semctl_setval, semget, semop};
+use shared::shm::{Attached, shmat, shmget};
+use shared::{CallContext, Error, Result, say};
+
+/// shmbusyaccess with the shared memory access inside a semaphore: no more errors.
+#[derive(Parser)]
+#[command(
+    after_help = "Examples:\n  shmcontrol                        the slides' `shmcontrol 1234 2345`: keys 1234 (segment), 2345 (semaphore)\n  taskset -c 0 shmcontrol           on one CPU: still no errors\n  shmcontrol --key 0x5000           one key for both (each kind of object has its own keys)\n  shmcontrol --iterations 100000    a longer run, more dots"
+)]
+struct Args {
+    /// The segment's key (and the semaphore's, unless --semkey is given).
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The semaphore set's key (default 2345, or the segment's key if --key/--keyfile is given).
+    #[arg(long, value_name = "KEY")]
+    semkey: Option<Key>,
+    /// Accesses per process.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    iterations: i32,
+    /// Spin this many times inside the window, as shmbusyaccess does.
+    #[arg(long, value_name = "SPINS", default_value_t = 500)]
+    delay: u32,
+    /// Do not sched_yield() inside the window.
+    #[arg(long)]
+    no_yield: bool,
+}
+
+/// The slides' keys: `shmcontrol 1234 2345`.
+const DEFAULT_SHM_KEY: Key = Key(1234);
+const DEFAULT_SEM_KEY: Key = Key(2345);
+/// shmbusyaccess's layout: 128 bytes, the pid as text at 0, the racers' tallies from 64.
+const SIZE: usize = 128;
+const PID_TEXT: usize = 0;
+const TALLIES: usize = 64;
+const RACERS: usize = 3;
+/// One progress dot per this many good accesses of one process.
+const DOT_EVERY: i32 = 1000;
+
+fn main() -> std::process::ExitCode {
+    shared::cli::run(|| {
+        let args = Args::parse();
+        let shm_key = args.key.resolve(DEFAULT_SHM_KEY, 1)?;
+        let sem_key = match (args.semkey, &args.key.key, &args.key.keyfile) {
+            (Some(key), _, _) => key,
+            (None, None, None) => DEFAULT_SEM_KEY,
+            (None, _, _) => shm_key, // a message queue, a segment and a set may share one key
+        };
+
+        // ANCHOR: setup
+        let segment = Owned::new(shmget(shm_key, SIZE, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let shm = shmat(segment.id(), 0)?;
+        // A binary semaphore: 1 = the segment is free. The parent makes and initialises it before
+        // forking, so the children inherit a ready set and need no initsem dance.
+        let sem = Owned::new(semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600)?);
+        semctl_setval(sem.id(), 0, 1)?;
+        println!(
+            "shmget(key={shm_key}, {SIZE}) = shmid {}, semget(key={sem_key}, 1) = semid {}",
+            segment.id(),
+            sem.id()
+        );
+        say!("racing two children and myself: {} accesses each, one dot per {DOT_EVERY}", args.iterations);
+
+        let children = vec![
+            fork_child(|| busy(&shm, sem.id(), 1, &args))?,
+            fork_child(|| busy(&shm, sem.id(), 2, &args))?,
+        ];
+        busy(&shm, sem.id(), 0, &args)?;
+        // ANCHOR_END: setup
+
+        let mut pids = vec![getpid().as_raw()];
+        for (pid, status) in wait_all(children)? {
+            if !status.success() {
+                return Err(Error::other(format!("child {pid} {status}")));
+            }
+            pids.push(pid.as_raw());
+        }
+        println!(); // end the line of dots
+        // ANCHOR: summary
+        let tallies: Vec<(u64, u64)> = (0..RACERS).map(|racer| read_tally(&shm, racer)).collect();
+        for (pid, (accesses, errors)) in pids.iter().zip(&tallies) {
+            let tag = shared::out::in_colour_of(*pid as u32, &format!("[pid:{pid}]"));
+            println!("{tag} accesses={accesses}, errors={errors}");
+        }
+        let (accesses, errors) =
+            tallies.iter().fold((0, 0), |(a, e), (accesses, errors)| (a + accesses, e + errors));
+        let percent = 100.0 * errors as f64 / accesses.max(1) as f64;
+        println!("total: accesses={accesses}, errors={errors} ({percent:.1}%)");
+        // ANCHOR_END: summary
+        drop(shm);
+        sem.remove()?;
+        segment.remove()
+    })
+}
+
+// ANCHOR: busy
+/// One racer: `iterations` protected accesses, a dot per thousand, then its tally.
+fn busy(shm: &Attached, sem: SemId, racer: usize, args: &Args) -> Result<()> {
+    let me = getpid().as_raw();
+    let mut errors = 0;
+    for count in 1..=args.iterations {
+        if let Some(found) = access_shm(shm, sem, me, args)? {
+            errors += 1;
+            say!(
+                "Error(count={count}) : read {found}, not my pid: another process accessed the shared memory at the same time"
+            );
+        }
+        if count % DOT_EVERY == 0 {
+            print!(".");
+            std::io::stdout().flush().call("write(stdout)")?;
+        }
+    }
+    shm.atomic_i32(TALLIES + 8 * racer).store(args.iterations, Ordering::SeqCst);
+    shm.atomic_i32(TALLIES + 8 * racer + 4).store(errors, Ordering::SeqCst);
+    Ok(())
+}
+
+/// shmbusyaccess's access, between P and V. SEM_UNDO on both: a racer killed inside the critical
+/// section does not leave the others waiting forever.
+fn access_shm(shm: &Attached, sem: SemId, me: i32, args: &Args) -> Result<Option<String>> {
+    semop(sem, &[SemOp::new(0, -1).undo()])?; // P: wait for the segment, take it
+    shm.write_cstr(PID_TEXT, me.to_string().as_bytes());
+    window(args);
+    let text = String::from_utf8_lossy(&shm.read_cstr(PID_TEXT)).into_owned();
+    semop(sem, &[SemOp::new(0, 1).undo()])?; // V: give it back
+    Ok((text.parse::<i32>() != Ok(me)).then_some(text))
+}
+// ANCHOR_END: busy
+
+/// shmbusyaccess's window between write and read: a spin, with sched_yield() in the middle, which
+/// hands the CPU to another racer right there. Without the semaphore that racer would overwrite
+/// the pid; with it, it blocks in its P until our V.
+fn window(args: &Args) {
+    let half = args.delay / 2;
+    for _ in 0..half {
+        std::hint::spin_loop();
+    }
+    if !args.no_yield {
+        let _ = nix::sched::sched_yield();
+    }
+    for _ in half..args.delay {
+        std::hint::spin_loop();
+    }
+}
+
+fn read_tally(shm: &Attached, racer: usize) -> (u64, u64) {
+    let load = |offset: usize| u64::try_from(shm.atomic_i32(offset).load(Ordering::SeqCst)).unwrap_or(0);
+    (load(TALLIES + 8 * racer), load(TALLIES + 8 * racer + 4))
+}
