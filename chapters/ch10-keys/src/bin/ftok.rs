@@ -137,13 +137,19 @@ fn tour() -> Result<()> {
     let same = if again == key { "the same key (same file, same id)" } else { "a different key?!" };
     println!("ftok(keyfile, 1) again = {}: {same}", hex(again));
     // Another id, another key: one key file can name several objects.
-    println!("ftok(keyfile, 2)       = {}: another id, another key (the top byte)", hex(ftok(&path, 2)?));
+    println!(
+        "ftok(keyfile, 2)       = {}: another id, another key (only the top byte differs)",
+        hex(ftok(&path, 2)?)
+    );
     // POSIX leaves id 0 unspecified. glibc just puts 0 in the top byte; were the file's 24 bits 0
     // too, the key would be 0, which is IPC_PRIVATE: "a new object nobody can find by key".
     println!(
         "ftok(keyfile, 0)       = {}: id 0 is unspecified by POSIX; do not use it",
         hex(ftok(&path, 0)?)
     );
+    // The textbook allows ids 1 to 256, but ftok(3) keeps only id & 0xff: 256 is id 0 again.
+    let id_256 = ftok(&path, (256_u32 & 0xff) as u8)?;
+    println!("ftok(keyfile, 256)     = {}: only the low 8 bits count, so 256 is id 0 again", hex(id_256));
     println!();
 
     // The file is the key's only anchor: once it is gone, ftok has nothing to stat.

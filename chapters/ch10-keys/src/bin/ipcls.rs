@@ -93,7 +93,7 @@ fn list(kind: Kind, only_key: Option<Key>) {
             }
             Kind::SemaphoreSet => object.column("nsems").to_string(),
         };
-        println!("{common} {own}");
+        println!("{}", format!("{common} {own}").trim_end());
     }
     println!();
 }
