@@ -34,21 +34,31 @@ pub fn program_name() -> &'static str {
 pub fn run(body: impl FnOnce() -> Result<()>) -> ExitCode {
     crate::out::init_colour();
     std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        eprintln!("{}: internal error: {message}", program_name());
+        let message = panic_message(info.payload());
+        // `prog | head -1`: head exits, our next println! fails with EPIPE. That is the reader's
+        // choice, not our error: end quietly (the unwinding still removes what we created).
+        if !message.contains("Broken pipe") {
+            eprintln!("{}: internal error: {message}", program_name());
+        }
     }));
-    match body() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+    // Catch the unwinding so `Owned` values and children are cleaned up on the way out and the
+    // exit status is 1, never Rust's 101 with a backtrace hint.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
             eprintln!("{}: {err}", program_name());
             ExitCode::FAILURE
         }
+        Err(_) => ExitCode::FAILURE,
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// `--key` and `--keyfile`, for every program that has a default key: tests and parallel graders

@@ -59,12 +59,14 @@ pub fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<Child> {
     match fork()? {
         Fork::Parent { child } => Ok(child),
         Fork::Child => {
-            let code = match body() {
-                Ok(()) => 0,
-                Err(err) => {
+            // A panic must not unwind out of here: it would run the parent's code in the child.
+            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+                Ok(Ok(())) => 0,
+                Ok(Err(err)) => {
                     eprintln!("{}: {err}", crate::cli::program_name());
                     1
                 }
+                Err(_) => 1,
             };
             exit_child(code)
         }

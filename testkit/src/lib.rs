@@ -56,7 +56,10 @@ pub struct Cmd {
     program: PathBuf,
     /// How the command is shown in transcripts and failures: the binary's name and its arguments.
     shown: Vec<String>,
+    /// Commands that run the binary (setpriv, nsenter, taskset), outermost first.
     prefix: Vec<String>,
+    /// The part of `prefix` a transcript shows (`taskset -c 0`, not the test's nsenter plumbing).
+    shown_prefix: Vec<String>,
     stdin: Option<Vec<u8>>,
     env: Vec<(OsString, OsString)>,
     dir: Option<PathBuf>,
@@ -70,6 +73,7 @@ impl Cmd {
             program: bin(name),
             shown: vec![name.to_owned()],
             prefix: Vec::new(),
+            shown_prefix: Vec::new(),
             stdin: None,
             env: vec![("NO_COLOR".into(), "1".into())],
             dir: None,
@@ -120,9 +124,18 @@ impl Cmd {
         self
     }
 
+    /// Run the binary under a wrapper command, e.g. `["taskset", "-c", "0"]` to pin it to one CPU.
+    /// The deadline and process group still apply; the transcript shows the wrapper too.
+    pub fn wrapped<S: Into<String>>(mut self, wrapper: impl IntoIterator<Item = S>) -> Self {
+        let wrapper: Vec<String> = wrapper.into_iter().map(Into::into).collect();
+        self.shown_prefix.extend(wrapper.iter().cloned());
+        self.prefix.extend(wrapper);
+        self
+    }
+
     /// The command as a user would type it.
     pub fn command_line(&self) -> String {
-        self.shown.join(" ")
+        self.shown_prefix.iter().chain(&self.shown).cloned().collect::<Vec<_>>().join(" ")
     }
 
     /// Run to completion (or to the deadline, which fails the test).
@@ -186,6 +199,7 @@ impl Cmd {
             let _ = pipe.write_all(input);
         }
         Running {
+            program: self.shown[0].clone(),
             command: self.command_line(),
             deadline: Instant::now() + self.timeout,
             timeout: self.timeout,
@@ -228,6 +242,7 @@ fn read_lines(stream: impl Read, mut line: impl FnMut(String) -> bool, closed: i
 
 /// A program that is running. Dropping it kills its whole process group.
 pub struct Running {
+    program: String,
     command: String,
     deadline: Instant,
     timeout: Duration,
@@ -313,6 +328,7 @@ impl Running {
             }
         }
         Output {
+            program: self.program.clone(),
             command: self.command.clone(),
             status,
             stdout: join_lines(&self.stdout),
@@ -372,6 +388,8 @@ fn join_lines(lines: &[String]) -> String {
 /// What a finished program did.
 #[derive(Debug, Clone)]
 pub struct Output {
+    /// The workbook binary's name, e.g. `mkq`.
+    pub program: String,
     /// The command as typed, e.g. `mkq 0x4001ab00`.
     pub command: String,
     pub status: std::process::ExitStatus,
@@ -411,7 +429,7 @@ impl Output {
         );
         assert!(self.stderr.contains(text), "stderr should contain {text:?}: {context}");
         if code == 1 {
-            let program = self.command.split(' ').next().unwrap_or_default();
+            let program = &self.program;
             assert_eq!(self.stderr.lines().count(), 1, "one line of error expected: {context}");
             assert!(
                 self.stderr.starts_with(&format!("{program}: ")),
