@@ -216,7 +216,7 @@ impl Server {
             // and copies it out in one step, under the queue's lock. A worker killed while waiting
             // had taken nothing; only a request it had already received and not yet answered dies
             // with it, and that one is no longer on the queue but in the worker's memory.
-            println!("reply process PID = {dead} {status}; {} left", self.workers.len());
+            println!("reply process {dead} {status}; {} left", self.workers.len());
             if self.args.respawn {
                 let worker = self.fork_and_exec()?;
                 println!("started reply process PID = {} (replacing {dead})", worker.pid());

@@ -48,8 +48,12 @@ fn main() -> std::process::ExitCode {
         let args = Args::parse();
         let socket = if args.stdin_socket { socket_on_stdin(args.port)? } else { own_socket(args.port)? };
         // ANCHOR: reply_loop
-        // The queue must exist already (flags 0: no IPC_CREAT): the server makes it.
-        let queue = msgget(args.key, 0)?;
+        // The queue must exist already (flags 0: no IPC_CREAT): the server makes it. If the server
+        // started us and the queue is already gone, the server is stopping: nothing to do.
+        let queue = match msgget(args.key, 0) {
+            Err(err) if args.stdin_socket && err.errno() == Some(Errno::ENOENT) => return Ok(()),
+            queue => queue?,
+        };
         let pid = std::process::id();
         let mut message = MsgBuf::with_capacity(RECORD_MAX);
         loop {
