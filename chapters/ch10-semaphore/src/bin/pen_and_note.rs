@@ -16,7 +16,7 @@ use shared::{Error, Result, say};
 /// Students share a pen and notes, counted by a two-member semaphore set.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  pen_and_note                      1 pen, 2 notes, 4 students, as in the slides\n  pen_and_note --rounds 3           each student studies three times\n  pen_and_note --separate           take the pen and the note in two semop calls\n  pen_and_note --pens 3 --notes 3 --students 10   the slides' other example"
+    after_help = "Examples:\n  pen_and_note                      1 pen, 2 notes, 4 students, as in the slides\n  pen_and_note --rounds 3           each student studies three times\n  pen_and_note --separate           take the pen and the note in two semop calls\n  pen_and_note --pens 3 --notes 3 --students 10\n                                    the slides' other example (3 pens, 3 notes, 10 students)"
 )]
 struct Args {
     #[command(flatten)]
@@ -27,10 +27,13 @@ struct Args {
     /// Take (and return) the pen and the note in two semop calls instead of one.
     #[arg(long)]
     separate: bool,
+    /// How many students (processes) share the table.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     students: u16,
+    /// Pens on the table: the initial value of member 0.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32767))]
     pens: u16,
+    /// Notes on the table: the initial value of member 1.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32767))]
     notes: u16,
     /// How long each study session lasts.

@@ -86,17 +86,19 @@ fn main() -> std::process::ExitCode {
 /// a set and setting its value are two calls: a process that gets EEXIST may be between them, and
 /// use a semaphore that is not yet initialised (its value is 0, or whatever the system leaves).
 /// Here that only delays it (SETVAL wakes it), but a first V would be overwritten by SETVAL and a
-/// wait-for-zero would pass at once. The cure (Stevens, UNP2 §11.2; Kerrisk, TLPI §47.5): the
+/// wait-for-zero would pass at once. The cure (Stevens, UNP vol. 2, ch. 11; Kerrisk, TLPI §47.5): the
 /// creator's last step is a semop, and semop is the only call that sets `sem_otime`; so the others
 /// wait until `sem_otime` is no longer 0.
 fn initsem(key: Key, max_wait: Duration) -> Result<SemId> {
     match semget(key, 1, IPC_CREAT | IPC_EXCL | 0o600) {
         Ok(semid) => {
-            // We created it. A new set's values are unspecified by POSIX (Linux: 0), so set 0
-            // explicitly, then add 1 with semop: the value becomes 1 and sem_otime is stamped.
-            semctl_setval(semid, 0, 0)?;
-            semop(semid, &[SemOp::new(0, 1)])?;
-            Ok(semid)
+            // We created it (and remove it again if we cannot finish). A new set's values are
+            // unspecified by POSIX (Linux: 0), so set 0 explicitly, then add 1 with semop: the
+            // value becomes 1 and sem_otime is stamped.
+            let semid = Owned::new(semid);
+            semctl_setval(semid.id(), 0, 0)?;
+            semop(semid.id(), &[SemOp::new(0, 1)])?;
+            Ok(semid.keep())
         }
         Err(err) if err.errno() == Some(Errno::EEXIST) => {
             let semid = semget(key, 1, 0)?;

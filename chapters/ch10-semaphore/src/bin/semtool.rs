@@ -16,7 +16,7 @@ use shared::{Errno, Error, Result, say};
 /// Create, operate on, inspect and remove System V semaphore sets.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  semtool create 0x1234 2 --values 1 2   a set of two: member 0 = 1, member 1 = 2\n  semtool op 0x1234 0-1 1-1               take one from each, in one atomic semop\n  semtool op 0x1234 0=0                   wait until member 0 is zero\n  semtool op 0x1234 0-1 --nowait          fail with EAGAIN instead of waiting\n  semtool show 0x1234                     values, last pid, waiters (GETALL, GETPID, GETNCNT, GETZCNT)\n  semtool set 0x1234 1 2                  SETALL\n  semtool rm 0x1234                       IPC_RMID: every waiter gets EIDRM"
+    after_help = "Examples:\n  semtool create 0x1234 2 --values 1 2   a set of two: member 0 = 1, member 1 = 2\n  semtool op 0x1234 0-1 1-1               take one from each, in one atomic semop\n  semtool op 0x1234 0=0                   wait until member 0 is zero\n  semtool op 0x1234 0-1 --nowait          fail with EAGAIN instead of waiting\n  semtool show 0x1234                     values, last pid, waiters\n  semtool set 0x1234 1 2                  SETALL\n  semtool rm 0x1234                       IPC_RMID: every waiter gets EIDRM"
 )]
 struct Args {
     #[command(subcommand)]
@@ -27,7 +27,9 @@ struct Args {
 enum Command {
     /// semget(KEY, NSEMS, IPC_CREAT | IPC_EXCL | MODE), then SETALL if --values is given.
     Create {
+        /// The key (decimal or 0x hex).
         key: Key,
+        /// How many semaphores in the set.
         nsems: i32,
         /// Initial values, one per member (otherwise Linux leaves them 0).
         #[arg(long, num_args = 1.., value_name = "V")]
@@ -39,7 +41,9 @@ enum Command {
     /// semop(KEY, OPS): N-k waits until member N >= k and takes k, N+k adds k, N=0 waits for zero.
     /// All the operations happen at once, or none of them.
     Op {
+        /// The set's key.
         key: Key,
+        /// Operations such as 0-1 (take 1 from member 0), 1+2 (add 2 to member 1), 0=0 (wait for 0).
         #[arg(required = true, value_name = "OP")]
         ops: Vec<SemOp>,
         /// IPC_NOWAIT: fail with EAGAIN instead of waiting.
@@ -54,15 +58,23 @@ enum Command {
         hold: bool,
     },
     /// IPC_STAT, GETALL, and GETPID, GETNCNT, GETZCNT for each member.
-    Show { key: Key },
+    Show {
+        /// The set's key.
+        key: Key,
+    },
     /// SETALL: one value per member (0 to 32767).
     Set {
+        /// The set's key.
         key: Key,
+        /// The new values, one per member.
         #[arg(required = true, value_name = "V")]
         values: Vec<u16>,
     },
     /// IPC_RMID: remove the set now.
-    Rm { key: Key },
+    Rm {
+        /// The set's key.
+        key: Key,
+    },
 }
 
 fn parse_mode(text: &str) -> Result<i32, String> {

@@ -21,7 +21,7 @@ use shared::{CallContext, Error, Result, say};
 /// shmbusyaccess with the shared memory access inside a semaphore: no more errors.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  shmcontrol                        the slides' `shmcontrol 1234 2345`: keys 1234 (segment), 2345 (semaphore)\n  taskset -c 0 shmcontrol           on one CPU: still no errors\n  shmcontrol --key 0x5000           one key for both (each kind of object has its own keys)\n  shmcontrol --iterations 100000    a longer run, more dots"
+    after_help = "Examples:\n  shmcontrol                        segment key 1234, set key 2345 (the slides' arguments)\n  taskset -c 0 shmcontrol           on one CPU: still no errors\n  shmcontrol --key 0x5000           one key for both (each kind of object has its own keys)\n  shmcontrol --iterations 100000    a longer run, more dots"
 )]
 struct Args {
     /// The segment's key (and the semaphore's, unless --semkey is given).
