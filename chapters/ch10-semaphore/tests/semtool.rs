@@ -15,7 +15,8 @@ const REDACT: &[(&str, &str)] = &[
     (r"set \d+", "set ID"),
     (r"semid=\d+", "semid=ID"),
     (r"uid \d+", "uid UID"),
-    (r"(?m)^(\s+\d+\s+\d+\s+)\d+", "${1}PID"),
+    // The "last pid" column: its width varies with the pid, so replace the whole 10-column field.
+    (r"(?m)^(\s+\d+\s+\d+)\s+\d+", "${1}       PID"),
     (r"\[TIME\] UTC", "[TIME]"),
 ];
 
