@@ -15,6 +15,7 @@
 //! SIGKILL), reports it and, with `--respawn`, replaces it; it never blocks on a full queue; and
 //! Ctrl-C or `kill` stops the workers and removes the queue.
 
+use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -24,18 +25,18 @@ use shared::echo::{EchoRecord, MAX_DATA, RECORD_MAX};
 use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, MsqId};
 use shared::key::Key;
 use shared::msg::{MsgBuf, msgctl_stat, msgget, msgsnd_buf};
-use shared::process::{Child, Fork, exit_child, fork, sibling};
+use shared::process::{Child, ExitStatus, Fork, exit_child, fork, sibling};
 use shared::{CallContext, Errno, Error, Result};
 
 /// A UDP echo server: one receiver puts requests on a message queue, reply processes answer them.
 #[derive(Parser)]
 #[command(after_help = "Examples:
-  msgq_echoserv 12345 9999               queue key 12345, port 9999, three reply processes
-  msgq_echoserv 0x3039 0 --workers 5     any free port (printed), five reply processes
-  msgq_echoserv 12345 9999 --respawn     replace a reply process that dies
+  msgq_echoserv 12345 9999             queue key 12345, port 9999, three reply processes
+  msgq_echoserv 0x3039 0 --workers 5   any free port (printed), five reply processes
+  msgq_echoserv 12345 9999 --respawn   replace a reply process that is killed
 
 Then, in another terminal:
-  udpechocli 127.0.0.1 9999                                type lines, see them echoed
+  udpechocli 127.0.0.1 9999                              type lines, see them echoed
   udp_load 127.0.0.1 9999 --clients 4 --count 10000      a load test")]
 struct Args {
     /// Key of the message queue to create (decimal or 0x hex).
@@ -179,11 +180,7 @@ impl Server {
                     }
                 }
                 // SO_RCVTIMEO expired (EAGAIN), or a signal interrupted the wait: just check below.
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                    ) => {}
+                Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                 Err(err) => return Err(err).call("recvfrom()"),
             }
             if last_check.elapsed() >= CHECK_EVERY {
@@ -199,7 +196,8 @@ impl Server {
     // ANCHOR_END: receive
 
     // ANCHOR: check_workers
-    /// Reap the workers that have ended, say how each ended, and replace them with `--respawn`.
+    /// Reap the workers that have ended, say how each ended, and replace the killed ones with
+    /// `--respawn`.
     fn check_workers(&mut self) -> Result<()> {
         // If someone removed our queue (`ipcrm`), the workers have exited quietly and every
         // msgsnd() would fail: stop, naming the call that shows it.
@@ -217,7 +215,9 @@ impl Server {
             // had taken nothing; only a request it had already received and not yet answered dies
             // with it, and that one is no longer on the queue but in the worker's memory.
             println!("reply process {dead} {status}; {} left", self.workers.len());
-            if self.args.respawn {
+            // Respawn only a worker that was killed. One that exited by itself met an error (it
+            // printed it); a new one would meet it again, ten times a second.
+            if self.args.respawn && matches!(status, ExitStatus::Killed(_)) {
                 let worker = self.fork_and_exec()?;
                 println!("started reply process PID = {} (replacing {dead})", worker.pid());
                 self.workers.insert(index, worker);

@@ -22,9 +22,12 @@ use shared::{CallContext, Errno, Error, Result};
 #[derive(Parser)]
 #[command(
     after_help = "msgq_echoserv starts its reply processes itself (as `res_send KEY PORT --stdin-socket`).
-Run one by hand to watch a queue being shared:
-  msgq_echoserv 12345 9999 --workers 0     (terminal 1: a server with no reply process)
-  res_send 12345 9999                      (terminal 2, 3, ...: each takes requests in turn)"
+Run some by hand to watch them share a queue:
+  msgq_echoserv 12345 9999 --workers 0     terminal 1: a server with no reply process
+  res_send 12345 9999                      terminals 2, 3, ...: each takes requests in turn
+Started by hand, res_send replies from a socket of its own (it cannot have the server's), so the
+echoes come from another port: udp_load and udpechocli, which accept echoes only from the
+server's address, ignore them. A client that accepts any sender sees them."
 )]
 struct Args {
     /// Key of the server's message queue (decimal or 0x hex).
