@@ -69,7 +69,8 @@ fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
         // Ctrl-C or `kill` is how a server is meant to stop: the handler SIGTERMs and reaps every
-        // registered worker, removes the queue, and exits 0.
+        // registered worker, removes the queue, and exits 0. (The slides' server never removes
+        // its queue: after ^C it stays in `ipcs`, and after `kill` its workers wait on it forever.)
         shared::cleanup::exit_on_signal(0);
         println!("Server starting.");
 
@@ -138,6 +139,8 @@ impl Server {
                     Ok(()) => shared::process::exec_sibling("res_send", &args), // returns only on failure
                     Err(errno) => Error::sys("dup2(socket, 0)", errno),
                 };
+                // The slides' child only calls perror() after a failed execlp() and then returns
+                // into the parent's loop: a second "server" would run. A child must end here.
                 eprintln!("msgq_echoserv (child): {err}");
                 exit_child(127)
             }
@@ -160,7 +163,10 @@ impl Server {
                 Ok((len, client)) if len > MAX_DATA => {
                     // A message holds one record of at most MAX_DATA bytes. Echoing a truncated
                     // copy would look like corruption to the client, so we refuse it: no reply,
-                    // as if the datagram were lost, which a UDP client must handle anyway.
+                    // as if the datagram were lost, which a UDP client must handle anyway. (The
+                    // slides' recvfrom() into msg_text[MAX_BUFSZ] silently truncates, and their
+                    // `msg_text[nbytes] = 0` then writes one byte past the array when nbytes ==
+                    // MAX_BUFSZ. A record carries its length, so we need no terminating NUL.)
                     println!(
                         "refused a {len}-byte datagram from {client}: a message carries at most {MAX_DATA} bytes; not echoed"
                     );
@@ -168,8 +174,9 @@ impl Server {
                 Ok((len, client)) => {
                     let record = EchoRecord { client, data: datagram[..len].to_vec() }.encode()?;
                     let size = message.fill(REQUEST, &record);
-                    // IPC_NOWAIT: when the queue is full (msg_qbytes, 16384 bytes by default) we
-                    // drop the request instead of blocking. A blocked msgsnd() would stop us
+                    // (In the slides a `}` closes the while loop just before msgsnd(), which is
+                    // therefore never reached.) IPC_NOWAIT: when the queue is full (msg_qbytes,
+                    // 16384 bytes by default) we drop the request instead of blocking. A blocked msgsnd() would stop us
                     // receiving, checking on workers, everything, for as long as the queue stays
                     // full, forever if every worker is dead or stopped. Dropping a datagram is what
                     // a full socket buffer does too; UDP clients resend.
@@ -209,6 +216,8 @@ impl Server {
                 index += 1;
                 continue;
             };
+            // (The slides' parent forgets its children's pids, so it can neither reap one that
+            // dies, which stays a zombie, nor notice that it is gone.)
             let dead = self.workers.remove(index).pid();
             // Not one request on the queue is lost with it: msgrcv() takes a message off the queue
             // and copies it out in one step, under the queue's lock. A worker killed while waiting

@@ -3,8 +3,11 @@
 //! reply process sends the data back to that client.
 //!
 //! Several run at once on one queue and nothing coordinates them: the kernel gives each message to
-//! exactly one waiting `msgrcv()`, in the order the receivers started waiting. That is why a run
-//! shows the requests answered by the workers in turn.
+//! exactly one waiting `msgrcv()`, in the order the receivers started waiting (a FIFO list of
+//! waiters in `ipc/msg.c`; a worker that has just replied joins its tail). That is why a quiet run
+//! shows the requests answered by the workers in turn. (The slides credit the CPU scheduler, which
+//! plays no part. Under load, when no worker is waiting, a message waits on the queue and goes to
+//! whichever worker asks first, so the turns are no longer strict.)
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::AsFd;
@@ -58,6 +61,8 @@ fn main() -> std::process::ExitCode {
             queue => queue?,
         };
         let pid = std::process::id();
+        // The record after a `long` mtype: 8 bytes on 64-bit Linux, not the "first 4 bytes" the
+        // slides promise, which is why MsgBuf lays the message out with C's own `long`.
         let mut message = MsgBuf::with_capacity(RECORD_MAX);
         loop {
             // Wait for a request. MSG_NOERROR: a message too long for a record (someone else's,
@@ -65,6 +70,9 @@ fn main() -> std::process::ExitCode {
             // fail with E2BIG and leave it at the head of the queue, and we would spin on it.
             let len = match msgrcv_buf(queue, &mut message, REQUEST, MSG_NOERROR) {
                 Ok(len) => len,
+                // msgrcv() is never restarted after a signal handler, SA_RESTART or not
+                // (`man 7 signal`): a C worker that treats EINTR as fatal dies of any signal it
+                // catches.
                 Err(err) if err.errno() == Some(Errno::EINTR) => continue,
                 // The queue was removed (the server is stopping, or `ipcrm`): our work is done.
                 // EIDRM if it went while we waited, EINVAL if it was already gone.
