@@ -1,0 +1,125 @@
+//! `qsnd_pid`: the child's message reaches the parent because its type is the parent's pid; the
+//! output comes in the same order every run; the queue is gone afterwards, whatever happened.
+
+use std::time::{Duration, Instant};
+
+use testkit::{Cmd, Output, Signal, TestKey, assert_transcript};
+
+fn redacted(out: &Output, key: &TestKey) -> String {
+    out.redacted(&[
+        (key.arg().as_str(), "[KEY]"),
+        (r"(?m)^\d+ process", "[PID] process"),
+        (r"type = \d+", "type = [PID]"),
+        (r"message queue \d+", "message queue [ID]"),
+    ])
+}
+
+/// The value after `label = ` in `stdout`.
+fn value<'a>(stdout: &'a str, label: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{label} = ")))
+        .unwrap_or_else(|| panic!("{label} in {stdout}"))
+}
+
+/// The slides' session: the message arrives with the parent's pid as its type, 13 characters as
+/// 14 bytes, and the lines always in this order.
+fn check_session(out: &Output) {
+    out.assert_success();
+    let waiting_pid = out.stdout.split_whitespace().next().unwrap();
+    assert_eq!(
+        value(&out.stdout, "type"),
+        waiting_pid,
+        "mtype = getppid() in the child = getpid() in the parent"
+    );
+    assert_eq!(value(&out.stdout, "receiving process PID"), waiting_pid);
+    assert_eq!(value(&out.stdout, "recv"), "14 bytes", "13 characters and the NUL");
+    assert_eq!(value(&out.stdout, "value"), "Hi! my parent");
+    // The child's lines between the parent's, always: the parent prints first, then waits for
+    // the child to end before it prints what it received.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let expected = [
+        "",
+        "Enter message to post :",
+        "message posted",
+        "recv = ",
+        "type = ",
+        "receiving process PID = ",
+        "value = ",
+        "message queue ",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{}", out.stdout);
+    for (line, start) in lines.iter().zip(expected) {
+        assert!(line.starts_with(start), "{line:?} should start with {start:?}:\n{}", out.stdout);
+    }
+    assert!(lines[0].ends_with(" process waiting to read the message queue.."));
+}
+
+#[test]
+fn the_child_posts_to_its_parent_by_pid() {
+    let key = TestKey::new();
+    let out = Cmd::new("qsnd_pid").args([key.arg().as_str(), "--message", "Hi! my parent"]).run();
+    check_session(&out);
+    assert_transcript!("qsnd_pid", redacted(&out, &key));
+}
+
+#[test]
+fn the_child_reads_the_line_from_standard_input() {
+    let key = TestKey::new();
+    let out = Cmd::new("qsnd_pid").arg(key.arg()).stdin("Hi! my parent\n").run();
+    check_session(&out);
+}
+
+#[test]
+fn the_output_order_is_the_same_every_run() {
+    let key = TestKey::new();
+    let first = redacted(&Cmd::new("qsnd_pid").args([key.arg().as_str(), "-m", "x"]).run(), &key);
+    for _ in 0..4 {
+        assert_eq!(redacted(&Cmd::new("qsnd_pid").args([key.arg().as_str(), "-m", "x"]).run(), &key), first);
+    }
+}
+
+#[test]
+fn no_line_to_post_is_one_error_and_no_hang() {
+    let key = TestKey::new();
+    // The child finds no line; it removes the queue so the parent's msgrcv returns (EIDRM).
+    let out = Cmd::new("qsnd_pid").arg(key.arg()).run();
+    out.assert_error(1, "no message to post: standard input ended before a line");
+    // A line longer than msgmax (8192 bytes): the child's msgsnd is EINVAL.
+    let long = "x".repeat(9000);
+    let out = Cmd::new("qsnd_pid").args([key.arg().as_str(), "-m", &long]).run();
+    out.assert_error(1, "9001 bytes): EINVAL (Invalid argument)");
+}
+
+#[test]
+fn interrupted_while_waiting_it_removes_the_queue_and_stops_the_child() {
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        let key = TestKey::new();
+        // stdin stays open, so the child waits for a line and the parent waits in msgrcv.
+        let mut running = Cmd::new("qsnd_pid").arg(key.arg()).stdin("").start();
+        running.expect_line("Enter message to post :");
+        let pgid = running.pid();
+        wait_until_blocked_in_msgrcv(pgid);
+        running.signal(signal); // to the parent only: its handler must stop the child too
+        let out = running.finish();
+        assert!(out.code().is_none(), "it dies of {signal}");
+        assert!(!testkit::process_group_alive(pgid), "no child left behind");
+        // TestKey's drop fails the test if the queue is still there.
+    }
+}
+
+/// Wait until process `pid` is asleep in msgrcv (a state check with a deadline, not a timed sleep).
+fn wait_until_blocked_in_msgrcv(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let sleeping = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('S'));
+        // wchan names the kernel function it sleeps in; where it is hidden ("0"), sleeping must do.
+        if sleeping && (wchan.contains("msgrcv") || wchan == "0" || wchan.is_empty()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "qsnd_pid never blocked in msgrcv (wchan {wchan:?})");
+        std::thread::yield_now();
+    }
+}
