@@ -64,6 +64,47 @@ fn the_child_posts_to_its_parent_by_pid() {
 }
 
 #[test]
+fn the_slides_session_mkq_qsnd_pid_qctl() {
+    let key = TestKey::new();
+    let made = Cmd::new("mkq").arg(key.arg()).run();
+    made.assert_success();
+    // The queue exists, so qsnd_pid uses it and leaves it for qctl.
+    let posted = Cmd::new("qsnd_pid").args([key.arg().as_str(), "-m", "Hi! my parent"]).run();
+    posted.assert_success();
+    assert!(posted.stdout.contains("left for its creator"), "{}", posted.stdout);
+    let report = Cmd::new("qctl").arg(key.arg()).run();
+    report.assert_success();
+
+    // qctl sees what happened: the child sent, the parent (whose pid was the type) received.
+    let pid_after = |label: &str| {
+        let line = report.stdout.lines().find(|line| line.starts_with(label)).expect(label);
+        line.split(" : ").nth(1).unwrap().trim().to_owned()
+    };
+    let parent = value(&posted.stdout, "type");
+    assert_eq!(pid_after("last receiver PID"), parent);
+    assert_ne!(pid_after("last sender PID"), parent, "the child sent it");
+    assert!(report.stdout.contains("messages on the queue  : 0") && report.stdout.contains("removed"));
+
+    let decimal = key.key().raw().to_string();
+    let session: String = [&made, &posted, &report]
+        .iter()
+        .map(|out| {
+            out.redacted(&[
+                (key.arg().as_str(), "[KEY]"),
+                (&format!(r"\b{decimal}\b"), "[KEY]"),
+                (r"(?m)^\d+ process", "[PID] process"),
+                (r"type = \d+", "type = [PID]"),
+                (r"(queue id =|message queue) \d+", "$1 [ID]"),
+                (r"(owner UID +: )\d+", "$1[UID]"),
+                (r"(owner GID +: )\d+", "$1[GID]"),
+                (r"(max bytes of the queue : )\d+", "$1[MSGMNB]"),
+            ])
+        })
+        .collect();
+    assert_transcript!("slides_session", session);
+}
+
+#[test]
 fn the_child_reads_the_line_from_standard_input() {
     let key = TestKey::new();
     let out = Cmd::new("qsnd_pid").arg(key.arg()).stdin("Hi! my parent\n").run();

@@ -6,7 +6,7 @@ use std::io::BufRead;
 
 use clap::Parser;
 use shared::cleanup::Owned;
-use shared::ipc::{IPC_CREAT, MsqId};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, MsqId};
 use shared::key::Key;
 use shared::msg::{msgctl_rmid, msgget, msgrcv, msgsnd};
 use shared::process::{Fork, exit_child, fork, getpid, getppid};
@@ -20,7 +20,7 @@ const MAX_TEXT: usize = 8192;
 /// The child posts a line to its parent through the queue for KEY, typed with the parent's pid.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  qsnd_pid 1234                  type a line for the child to post\n  qsnd_pid 1234 -m 'Hi! my parent'   post this text (14 bytes with its NUL)\n\nThe queue is created if needed (0600) and removed at the end."
+    after_help = "Examples:\n  qsnd_pid 1234                  type a line for the child to post\n  qsnd_pid 1234 -m 'Hi! my parent'   post this text (14 bytes with its NUL)\n\nThe queue is created (0600) and removed at the end; a queue that exists already\n(made by mkq) is used and left for qctl to remove."
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
@@ -35,19 +35,23 @@ fn main() -> std::process::ExitCode {
     let status = shared::cli::run(|| {
         let args = Args::parse();
         // ANCHOR: parent
-        let queue = Owned::new(msgget(args.key, IPC_CREAT | 0o600)?);
+        // A queue of our own, removed at the end; or the one `mkq KEY` left, which we leave for
+        // `qctl KEY` (the slides' qsnd_pid removes whatever it finds: we never remove another's).
+        let (queue, ours) = match msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600) {
+            Ok(id) => (id, Some(Owned::new(id))),
+            Err(err) if err.errno() == Some(Errno::EEXIST) => (msgget(args.key, 0)?, None),
+            Err(err) => return Err(err),
+        };
         let me = getpid();
         // Printed before the fork, so it always comes first (in the slides it races the prompt).
         println!("{me} process waiting to read the message queue..");
 
         let child = match fork()? {
-            Fork::Child => exit_child(match post(queue.id(), args.message.as_deref()) {
+            Fork::Child => exit_child(match post(queue, args.message.as_deref()) {
                 Ok(()) => 0,
                 Err(err) => {
                     eprintln!("{}: {err}", shared::cli::program_name());
-                    // The parent is blocked in msgrcv and would wait for ever: removing the queue
-                    // wakes it with EIDRM (or, if it had not called msgrcv yet, makes it EINVAL).
-                    let _ = msgctl_rmid(queue.id());
+                    wake_parent(queue);
                     1
                 }
             }),
@@ -55,31 +59,40 @@ fn main() -> std::process::ExitCode {
         };
 
         // Only messages of type getpid(): mail addressed to this process. Blocks until one comes.
-        let received = msgrcv(queue.id(), MAX_TEXT, me.as_raw().into(), 0);
+        let received = msgrcv(queue, MAX_TEXT, me.as_raw().into(), 0);
         // Reap the child before printing, so its lines always come before ours.
         let child_status = child.wait()?;
-        let message = match received {
-            Ok(message) => message,
-            Err(err)
-                if matches!(err.errno(), Some(Errno::EIDRM | Errno::EINVAL)) && !child_status.success() =>
-            {
-                child_failed = true; // it has said why, and removed the queue
-                queue.keep();
-                return Ok(());
-            }
-            Err(err) => return Err(err),
-        };
+        if !child_status.success() {
+            child_failed = true; // it has said why on stderr
+            return Ok(());
+        }
+        let message = received?;
         println!("recv = {} bytes", message.text.len());
         println!("type = {}", message.mtype);
         println!("receiving process PID = {me}");
         println!("value = {}", text_of(&message.text));
-        let id = queue.id();
-        queue.remove()?;
-        println!("message queue {id} removed");
+        match ours {
+            Some(owned) => {
+                owned.remove()?;
+                println!("message queue {queue} removed");
+            }
+            None => {
+                println!("message queue {queue} left for its creator: qctl {} removes it", args.key.raw())
+            }
+        }
         // ANCHOR_END: parent
         Ok(())
     });
     if child_failed { std::process::ExitCode::FAILURE } else { status }
+}
+
+/// The child failed: the parent waits in msgrcv for a message of its type and would wait for
+/// ever. An empty message (a real one always has at least its NUL) wakes it; if even that cannot
+/// be sent, removing the queue does (msgrcv fails with EIDRM).
+fn wake_parent(queue: MsqId) {
+    if msgsnd(queue, getppid().as_raw().into(), &[], IPC_NOWAIT).is_err() {
+        let _ = msgctl_rmid(queue);
+    }
 }
 
 // ANCHOR: child
