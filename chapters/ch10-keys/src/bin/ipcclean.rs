@@ -24,7 +24,7 @@ use ch10_keys::user_name;
 /// Remove your leftover System V IPC objects (list only, unless --yes).
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  ipcclean                  list your message queues, segments and semaphore sets\n  ipcclean --yes            remove them all (what to run after kill -9 of a demo)\n  ipcclean --key 0x7b --yes remove only your objects made with key 0x7b"
+    after_help = "Examples:\n  ipcclean                   list your message queues, segments and semaphore sets\n  ipcclean --yes             remove them all (what to run after kill -9 of a demo)\n  ipcclean --key 0x7b --yes  remove only your objects made with key 0x7b\n  ipcclean --yes --all       as root: every object root owns (other programs' too!)"
 )]
 struct Args {
     /// Remove the objects listed (without it, nothing is removed).

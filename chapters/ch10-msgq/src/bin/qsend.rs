@@ -17,7 +17,7 @@ struct Args {
     /// The queue's key, decimal or 0x hex.
     key: Key,
     /// The message type (mtype): must be greater than 0.
-    #[arg(allow_negative_numbers = true)]
+    #[arg(value_name = "TYPE", allow_negative_numbers = true)]
     mtype: c_long,
     /// The text; it is sent with its terminating NUL, as a C program sends a string.
     #[arg(allow_hyphen_values = true)]

@@ -20,7 +20,7 @@ const MAX_TEXT: usize = 8192;
 /// The child posts a line to its parent through the queue for KEY, typed with the parent's pid.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  qsnd_pid 1234                  type a line for the child to post\n  qsnd_pid 1234 -m 'Hi! my parent'   post this text (14 bytes with its NUL)\n\nThe queue is created (0600) and removed at the end; a queue that exists already\n(made by mkq) is used and left for qctl to remove."
+    after_help = "Examples:\n  qsnd_pid 1234                     type a line for the child to post\n  qsnd_pid 1234 -m 'Hi! my parent'  post this text (14 bytes with its NUL)\n\nThe queue is created (0600) and removed at the end; a queue that exists already\n(made by mkq) is used and left for qctl to remove."
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
