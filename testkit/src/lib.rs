@@ -631,6 +631,57 @@ impl IpcNamespace {
     pub fn objects(&self) -> Vec<String> {
         self.objects_checked().expect("nsenter into the test's IPC namespace")
     }
+
+    /// Every System V object in the namespace now, parsed: kind, key, id, owner and permissions
+    /// (for checks such as "created 0600" or "only nobody's objects were removed").
+    pub fn listing(&self) -> Vec<shared::sysvipc::IpcObject> {
+        use shared::ipc::Kind;
+        [("msg", Kind::MessageQueue), ("shm", Kind::SharedMemory), ("sem", Kind::SemaphoreSet)]
+            .into_iter()
+            .flat_map(|(file, kind)| {
+                let output = self
+                    .command("cat")
+                    .arg(format!("/proc/sysvipc/{file}"))
+                    .output()
+                    .expect("nsenter into the test's IPC namespace");
+                assert!(output.status.success(), "cannot read /proc/sysvipc/{file} in the namespace");
+                parse_sysvipc(kind, &String::from_utf8_lossy(&output.stdout))
+            })
+            .collect()
+    }
+
+    /// Any command (a system tool such as `ipcmk` or `ipcrm`, not a workbook binary), to be run
+    /// inside this namespace with [`std::process::Command`]'s own methods.
+    pub fn command(&self, program: &str) -> Command {
+        let prefix = self.nsenter_prefix();
+        let mut command = Command::new(&prefix[0]);
+        command.args(&prefix[1..]).arg(program);
+        command
+    }
+}
+
+/// The lines of one `/proc/sysvipc/*` file, named by its header row.
+fn parse_sysvipc(kind: shared::ipc::Kind, text: &str) -> Vec<shared::sysvipc::IpcObject> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    lines
+        .filter_map(|line| {
+            let columns: std::collections::HashMap<String, String> = header
+                .iter()
+                .zip(line.split_whitespace())
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect();
+            let number = |name: &str| columns.get(name).and_then(|value| value.parse::<i64>().ok());
+            Some(shared::sysvipc::IpcObject {
+                kind,
+                key: Key(number("key")? as i32),
+                id: number(header.get(1)?)? as i32,
+                uid: number("uid")? as u32,
+                perms: u32::from_str_radix(columns.get("perms")?, 8).ok()? & 0o777,
+                columns,
+            })
+        })
+        .collect()
 }
 
 impl Drop for IpcNamespace {
@@ -643,4 +694,23 @@ impl Drop for IpcNamespace {
 /// Whether any process is left in process group `pgid` (a program's forgotten child, say).
 pub fn process_group_alive(pgid: i32) -> bool {
     nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
+}
+
+/// The processes still in process group `pgid`, each as `pid (name) state` from `/proc`, to say in a
+/// failure message what was left behind (`Z` is a zombie nobody reaped, `S` a sleeper).
+pub fn process_group_members(pgid: i32) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces, so split after its `)`.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            (fields.get(2)?.parse::<i32>().ok()? == pgid).then(|| {
+                let name = head.split_once('(').map_or("?", |(_, name)| name);
+                format!("{pid} ({name}) {} ppid {}", fields[0], fields[1])
+            })
+        })
+        .collect()
 }
