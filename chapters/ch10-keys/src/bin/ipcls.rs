@@ -169,6 +169,7 @@ fn show_one(kinds: &[Kind], id: i32) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: show_one
 
 /// `struct ipc_perm`, the part every kind shares (Linux field names; `__key` and `__seq` in glibc).
 fn show_perm(name: &str, perm: &IpcPerm, id: i32) {
