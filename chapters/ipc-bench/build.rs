@@ -1,0 +1,24 @@
+//! Build the C baseline (`c/bench.c`) into a standalone executable, `ipc-bench-c`, in `OUT_DIR`.
+//!
+//! Chapter crates forbid `unsafe`, and calling C through FFI needs it, so the benchmark runs the C
+//! loops as a coprocess instead (src/cbaseline.rs). The `cc` crate finds the same C compiler (and
+//! target flags) it would use for a C library; we ask it for the command and add our own flags,
+//! because the baseline must always be optimised, even in a debug build of the Rust side.
+
+use std::path::PathBuf;
+
+fn main() {
+    let source = "c/bench.c";
+    println!("cargo:rerun-if-changed={source}");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let exe = out.join("ipc-bench-c");
+    let mut command = cc::Build::new().get_compiler().to_command();
+    // After cc's own flags, so -O2 wins over the -O0 of a debug profile.
+    command.args(["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o"]).arg(&exe).arg(source);
+    // mq_open lives in librt before glibc 2.34 (in libc itself since).
+    command.arg("-lrt");
+    let status =
+        command.status().unwrap_or_else(|err| panic!("cannot run the C compiler {command:?}: {err}"));
+    assert!(status.success(), "compiling {source} failed ({status}): {command:?}");
+    println!("cargo:rustc-env=IPC_BENCH_C={}", exe.display());
+}

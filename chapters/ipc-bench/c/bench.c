@@ -1,0 +1,665 @@
+/*
+ * bench.c: the C baseline of ipc-bench.
+ *
+ * The same loops as the Rust side (src/channel.rs, src/peer.rs), written as Stevens writes his
+ * measurement programs in UNP vol. 2 (bw_pipe, bw_svmsg, lat_pipe, lat_svmsg) and lmbench its
+ * lat_pipe and bw_pipe: set up, fork a peer, time only the data path. build.rs compiles it with -O2
+ * into an executable that ipc-bench runs as a coprocess, in the same invocation, so every Rust
+ * figure has a C figure beside it:
+ *
+ *   ipc-bench-c KEY          KEY: "private" (IPC_PRIVATE) or a number; created IPC_CREAT|IPC_EXCL
+ *
+ * It is driven through standard input, one command per line, and answers one line each:
+ *
+ *   setup lat|bw MECH SIZE OFF  ready     make the objects, fork the peer (MECH as in the Rust side;
+ *                                         OFF: the Rust MsgBuf text's address mod 64, see make_end)
+ *   run COUNT VERIFY         ns N         one timed run of COUNT round trips or messages
+ *   end                      done         stop the peer, remove the objects
+ *   (end of input)                        exit 0
+ *
+ * A failure answers "error CALL: ENAME (text)" and exits 1, after removing what it made. SIGINT,
+ * SIGTERM and SIGHUP remove everything too (the handler makes only async-signal-safe calls).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Must match src/channel.rs. */
+#define RING_SLOTS 4 /* slots of the shared-memory ring in the bandwidth test */
+#define STAMP_BYTES 8 /* each message starts with its sequence number */
+
+enum mech { PIPE, FIFO, SVMSG, SVSHM, SOCKETPAIR, MQUEUE, MEMCPY };
+static const char *mech_names[] = {"pipe", "fifo", "svmsg", "svshm", "socketpair", "mqueue", "memcpy"};
+
+/* semctl's fourth argument: the caller must declare it (man 2 semctl). */
+union semun {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
+};
+
+/* ---- What exists now, for the clean-up (read by the signal handler) ---- */
+static pid_t owner;                  /* this process: the peer inherits the variables, not the duty */
+static volatile pid_t peer = -1;
+static volatile int msqid = -1, shmid = -1, semid = -1;
+static char dir[PATH_MAX], fifo_path[2][PATH_MAX + 16];
+static volatile int have_dir, nfifos;
+static key_t key = IPC_PRIVATE;
+static int error_fd = STDOUT_FILENO; /* where "error ..." lines go: our stdout, or the peer's ack pipe */
+
+static void clean_up(void) {
+    if (getpid() != owner)
+        return;
+    if (peer > 0) {
+        kill(peer, SIGTERM);
+        waitpid(peer, NULL, 0);
+        peer = -1;
+    }
+    if (msqid != -1) msgctl(msqid, IPC_RMID, NULL);
+    if (shmid != -1) shmctl(shmid, IPC_RMID, NULL);
+    if (semid != -1) semctl(semid, 0, IPC_RMID);
+    msqid = shmid = semid = -1;
+    for (int i = 0; i < nfifos; i++) unlink(fifo_path[i]);
+    nfifos = 0;
+    if (have_dir) rmdir(dir);
+    have_dir = 0;
+}
+
+static void on_signal(int sig) {
+    clean_up();
+    signal(sig, SIG_DFL);
+    raise(sig); /* die of the same signal, so our parent sees the truth */
+}
+
+/* Report a failure as one line and end: "error CALL: ENAME (text)". */
+static void fail_errno(const char *fmt, ...) {
+    int err = errno;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 100, fmt, ap);
+    va_end(ap);
+    const char *name = strerrorname_np(err);
+    snprintf(line + n, sizeof line - n, ": %s (%s)\n", name ? name : "E?", strerror(err));
+    dprintf(error_fd, "error %s", line);
+    if (getpid() != owner)
+        _exit(1);
+    clean_up();
+    exit(1);
+}
+
+/* A failure that is not a system call's: "error TEXT". */
+static void fail(const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    dprintf(error_fd, "error %s\n", line);
+    if (getpid() != owner)
+        _exit(1);
+    clean_up();
+    exit(1);
+}
+
+static const char *key_text(void) {
+    static char text[32];
+    if (key == IPC_PRIVATE)
+        return "IPC_PRIVATE";
+    snprintf(text, sizeof text, "%#x", (unsigned)key);
+    return text;
+}
+
+static void write_all(int fd, const void *buf, size_t len, const char *what) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n == -1)
+            fail_errno("write(%s)", what);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void read_all(int fd, void *buf, size_t len, const char *what) {
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n == -1)
+            fail_errno("read(%s)", what);
+        if (n == 0)
+            fail("read(%s): end of file: the other process has gone", what);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static uint8_t pattern(size_t i) { return (uint8_t)(i % 251); }
+
+/* The first min(8, size) bytes of a message carry its sequence number (little-endian). */
+static void put_stamp(char *msg, size_t size, uint64_t seq) {
+    memcpy(msg, &seq, size < STAMP_BYTES ? size : STAMP_BYTES);
+}
+static uint64_t get_stamp(const char *msg, size_t size) {
+    uint64_t seq = 0;
+    memcpy(&seq, msg, size < STAMP_BYTES ? size : STAMP_BYTES);
+    return seq;
+}
+static uint64_t stamp_mask(size_t size) {
+    return size >= STAMP_BYTES ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1;
+}
+
+static void sem_add(int num, int delta) {
+    struct sembuf op = {(unsigned short)num, (short)delta, 0};
+    if (semop(semid, &op, 1) == -1)
+        fail_errno("semop(semid=%d, [%d%+d])", semid, num, delta);
+}
+
+/* ---- A channel: one direction of one mechanism ---- */
+struct msg { long mtype; char mtext[]; };
+
+struct chan {
+    enum mech mech;
+    size_t size;
+    int fd;            /* pipe, FIFO, socketpair: the end this side uses */
+    long mtype;        /* SysV queue: this direction's type */
+    struct msg *mb;    /* SysV queue: this side's message buffer, inside mb_alloc */
+    char *mb_alloc;
+    char *ring;        /* SysV shm: this direction's slots */
+    int slots, next, sem_empty, sem_full, flow;
+    mqd_t mq;          /* POSIX queue */
+    char *buf;         /* this side's message: the pattern it sends, or where it receives */
+};
+
+static void send_msg(struct chan *c, uint64_t seq) {
+    switch (c->mech) {
+    case PIPE: case FIFO: case SOCKETPAIR:
+        put_stamp(c->buf, c->size, seq);
+        write_all(c->fd, c->buf, c->size, mech_names[c->mech]);
+        break;
+    case SVMSG:
+        c->mb->mtype = c->mtype;
+        put_stamp(c->mb->mtext, c->size, seq);
+        if (msgsnd(msqid, c->mb, c->size, 0) == -1)
+            fail_errno("msgsnd(msqid=%d, mtype=%ld, %zu bytes)", msqid, c->mtype, c->size);
+        break;
+    case SVSHM:
+        put_stamp(c->buf, c->size, seq);
+        if (c->flow)
+            sem_add(c->sem_empty, -1); /* wait for a free slot */
+        memcpy(c->ring + (size_t)c->next * c->size, c->buf, c->size);
+        sem_add(c->sem_full, +1); /* one more message to read */
+        c->next = (c->next + 1) % c->slots;
+        break;
+    case MQUEUE:
+        put_stamp(c->buf, c->size, seq);
+        if (mq_send(c->mq, c->buf, c->size, 0) == -1)
+            fail_errno("mq_send(%zu bytes)", c->size);
+        break;
+    case MEMCPY:
+        break;
+    }
+}
+
+static const char *recv_msg(struct chan *c) {
+    ssize_t n;
+    switch (c->mech) {
+    case PIPE: case FIFO: case SOCKETPAIR:
+        read_all(c->fd, c->buf, c->size, mech_names[c->mech]);
+        return c->buf;
+    case SVMSG:
+        n = msgrcv(msqid, c->mb, c->size, c->mtype, 0);
+        if (n == -1)
+            fail_errno("msgrcv(msqid=%d, msgtyp=%ld, max %zu bytes)", msqid, c->mtype, c->size);
+        if ((size_t)n != c->size)
+            fail("msgrcv: a message of %zd bytes, expected %zu", n, c->size);
+        return c->mb->mtext;
+    case SVSHM:
+        sem_add(c->sem_full, -1); /* wait for a message */
+        memcpy(c->buf, c->ring + (size_t)c->next * c->size, c->size);
+        if (c->flow)
+            sem_add(c->sem_empty, +1); /* its slot is free again */
+        c->next = (c->next + 1) % c->slots;
+        return c->buf;
+    case MQUEUE:
+        n = mq_receive(c->mq, c->buf, c->size, NULL);
+        if (n == -1)
+            fail_errno("mq_receive(max %zu bytes)", c->size);
+        if ((size_t)n != c->size)
+            fail("mq_receive: a message of %zd bytes, expected %zu", n, c->size);
+        return c->buf;
+    case MEMCPY:
+        break;
+    }
+    return NULL;
+}
+
+/* ---- One measurement's state ---- */
+static struct {
+    int lat;                 /* 1: ping-pong latency, 0: one-way bandwidth */
+    enum mech mech;
+    size_t size;
+    size_t text_offset;      /* SysV queue: where the Rust side's mtext sits, mod 64 */
+    int nchan;               /* 2 for latency (down and up), 1 for bandwidth (down) */
+    struct chan down, up;    /* this side's ends */
+    int ctl[2], ack[2];      /* parent -> peer: run commands; peer -> parent: "ok" or "error" */
+    int pipes[2][2], sv[2];
+    mqd_t mq[2];
+    char *shm;
+    char *ref;               /* the pattern, to check received messages against */
+    char *src, *dst;         /* memcpy */
+} m;
+
+struct command { uint64_t count, verify; };
+
+static void fill_pattern(char *buf, size_t size) {
+    for (size_t i = 0; i < size; i++) buf[i] = (char)pattern(i);
+}
+
+/* Every buffer starts on a page boundary, as on the Rust side (src/channel.rs, AlignedBuf): on
+   some CPUs memcpy (and the kernel's copies) run many times slower when source and destination
+   are misaligned relative to each other, and both sides must pay the same. */
+static char *alloc_aligned(size_t size) {
+    void *buf;
+    int err = posix_memalign(&buf, 4096, (size + 4095) / 4096 * 4096 + 4096);
+    if (err != 0) {
+        errno = err;
+        fail_errno("posix_memalign(%zu)", size);
+    }
+    return buf;
+}
+
+static char *alloc_buf(size_t size) {
+    char *buf = alloc_aligned(size);
+    fill_pattern(buf, size);
+    return buf;
+}
+
+/* Give channel k's end for this side: is_sender says which end. */
+static void make_end(struct chan *c, int k, int is_sender) {
+    memset(c, 0, sizeof *c);
+    c->mech = m.mech;
+    c->size = m.size;
+    c->buf = alloc_buf(m.size);
+    switch (m.mech) {
+    case PIPE:
+        c->fd = m.pipes[k][is_sender ? 1 : 0];
+        break;
+    case FIFO:
+        /* open() of a FIFO waits for the other end: both sides open down first, then up. */
+        c->fd = open(fifo_path[k], is_sender ? O_WRONLY : O_RDONLY);
+        if (c->fd == -1)
+            fail_errno("open(%s)", fifo_path[k]);
+        break;
+    case SOCKETPAIR:
+        /* One socketpair carries both directions: the parent holds sv[0], the peer sv[1]. */
+        c->fd = m.sv[(k == 0) == is_sender ? 0 : 1];
+        break;
+    case SVMSG:
+        c->mtype = k + 1; /* one queue, two types, as in Stevens' lat_svmsg */
+        /* mtext at the same offset (mod 64) as the Rust side's MsgBuf text, for the reason
+           given at alloc_aligned. */
+        c->mb_alloc = alloc_aligned(m.size + 64);
+        c->mb = (struct msg *)(c->mb_alloc + (m.text_offset + 64 - sizeof(long)) % 64);
+        fill_pattern(c->mb->mtext, m.size);
+        break;
+    case SVSHM:
+        c->flow = !m.lat;
+        c->slots = m.lat ? 1 : RING_SLOTS;
+        c->ring = m.shm + (size_t)k * c->slots * m.size;
+        c->sem_empty = 2 * k;
+        c->sem_full = 2 * k + 1;
+        break;
+    case MQUEUE:
+        c->mq = m.mq[k];
+        break;
+    case MEMCPY:
+        break;
+    }
+}
+
+static void peer_loop(void) {
+    struct command cmd;
+    for (;;) {
+        read_all(m.ctl[0], &cmd, sizeof cmd, "control pipe");
+        if (cmd.count == 0)
+            _exit(0);
+        if (m.lat) {
+            /* Echo: every message goes straight back with its stamp. */
+            for (uint64_t i = 0; i < cmd.count; i++) {
+                const char *msg = recv_msg(&m.down);
+                send_msg(&m.up, get_stamp(msg, m.size));
+            }
+            write_all(m.ack[1], "ok\n", 3, "ack pipe");
+            continue;
+        }
+        /* Drain: every message is read; with VERIFY each byte is checked. A bad message is
+           reported after the run, so the writer is never left blocked on a full queue. */
+        char bad[200] = "";
+        for (uint64_t i = 0; i < cmd.count; i++) {
+            const char *msg = recv_msg(&m.down);
+            if (!cmd.verify || bad[0])
+                continue;
+            if (get_stamp(msg, m.size) != i) {
+                snprintf(bad, sizeof bad, "error message %llu arrived as number %llu\n",
+                         (unsigned long long)i, (unsigned long long)get_stamp(msg, m.size));
+            } else if (memcmp(msg + STAMP_BYTES, m.ref + STAMP_BYTES, m.size - STAMP_BYTES) != 0) {
+                size_t at = STAMP_BYTES;
+                while (msg[at] == m.ref[at]) at++;
+                snprintf(bad, sizeof bad, "error message %llu differs at byte %zu: expected %#04x, got %#04x\n",
+                         (unsigned long long)i, at, (uint8_t)m.ref[at], (uint8_t)msg[at]);
+            }
+        }
+        if (bad[0])
+            write_all(m.ack[1], bad, strlen(bad), "ack pipe");
+        else
+            write_all(m.ack[1], "ok\n", 3, "ack pipe");
+    }
+}
+
+static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
+    memset(&m, 0, sizeof m);
+    m.text_offset = text_offset % 64;
+    m.lat = lat;
+    m.mech = mech;
+    m.size = size;
+    m.nchan = lat ? 2 : 1;
+    m.ref = alloc_buf(size);
+    if (mech == MEMCPY) {
+        m.src = alloc_buf(size);
+        m.dst = alloc_buf(size);
+        return;
+    }
+    if (size < STAMP_BYTES && !lat)
+        fail("a bandwidth message must hold its %d-byte stamp", STAMP_BYTES);
+    if (pipe(m.ctl) == -1 || pipe(m.ack) == -1)
+        fail_errno("pipe()");
+    switch (mech) {
+    case PIPE:
+        for (int k = 0; k < m.nchan; k++)
+            if (pipe(m.pipes[k]) == -1)
+                fail_errno("pipe()");
+        break;
+    case FIFO: {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/ipc-bench-c.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(dir) == NULL)
+            fail_errno("mkdtemp(%s)", dir);
+        have_dir = 1;
+        for (int k = 0; k < m.nchan; k++) {
+            snprintf(fifo_path[k], sizeof fifo_path[k], "%s/%s", dir, k == 0 ? "down" : "up");
+            if (mkfifo(fifo_path[k], 0600) == -1)
+                fail_errno("mkfifo(%s)", fifo_path[k]);
+            nfifos = k + 1;
+        }
+        break;
+    }
+    case SVMSG:
+        msqid = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+        if (msqid == -1)
+            fail_errno("msgget(key=%s)", key_text());
+        break;
+    case SVSHM: {
+        int slots = lat ? 1 : RING_SLOTS;
+        size_t bytes = (size_t)m.nchan * slots * size;
+        shmid = shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600);
+        if (shmid == -1)
+            fail_errno("shmget(key=%s, size=%zu)", key_text(), bytes);
+        m.shm = shmat(shmid, NULL, 0);
+        if (m.shm == (void *)-1)
+            fail_errno("shmat(shmid=%d)", shmid);
+        /* Per channel k: member 2k counts empty slots, 2k+1 full ones. */
+        semid = semget(key, 2 * m.nchan, IPC_CREAT | IPC_EXCL | 0600);
+        if (semid == -1)
+            fail_errno("semget(key=%s, nsems=%d)", key_text(), 2 * m.nchan);
+        unsigned short values[4] = {0};
+        for (int k = 0; k < m.nchan; k++) values[2 * k] = (unsigned short)slots;
+        union semun arg = {.array = values};
+        if (semctl(semid, 0, SETALL, arg) == -1)
+            fail_errno("semctl(semid=%d, SETALL)", semid);
+        break;
+    }
+    case SOCKETPAIR:
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, m.sv) == -1)
+            fail_errno("socketpair(AF_UNIX, SOCK_STREAM)");
+        break;
+    case MQUEUE: {
+        long maxmsg = 10;
+        FILE *f = fopen("/proc/sys/fs/mqueue/msg_max", "r");
+        if (f != NULL) {
+            long limit;
+            if (fscanf(f, "%ld", &limit) == 1 && limit < maxmsg) maxmsg = limit;
+            fclose(f);
+        }
+        for (int k = 0; k < m.nchan; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "/ipc-bench-c.%d.%d", (int)getpid(), k);
+            struct mq_attr attr = {.mq_maxmsg = maxmsg, .mq_msgsize = (long)size};
+            m.mq[k] = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+            if (m.mq[k] == (mqd_t)-1)
+                fail_errno("mq_open(%s, maxmsg=%ld, msgsize=%zu)", name, maxmsg, size);
+            /* The descriptor is all the peer needs (fork copies it): remove the name now, so
+               nothing is left behind whatever happens next. */
+            if (mq_unlink(name) == -1)
+                fail_errno("mq_unlink(%s)", name);
+        }
+        break;
+    }
+    case MEMCPY:
+        break;
+    }
+
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == -1)
+        fail_errno("fork()");
+    if (pid == 0) {
+        /* The peer: it dies of a signal at once (its parent removes the objects) and reports
+           its errors on the ack pipe. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        error_fd = m.ack[1];
+        close(m.ctl[1]);
+        close(m.ack[0]);
+        if (mech == PIPE) {
+            close(m.pipes[0][1]);
+            if (lat) close(m.pipes[1][0]);
+        }
+        if (mech == SOCKETPAIR)
+            close(m.sv[0]);
+        make_end(&m.down, 0, 0);
+        if (lat)
+            make_end(&m.up, 1, 1);
+        peer_loop();
+    }
+    peer = pid;
+    close(m.ctl[0]);
+    close(m.ack[1]);
+    if (mech == PIPE) {
+        close(m.pipes[0][0]);
+        if (lat) close(m.pipes[1][1]);
+    }
+    if (mech == SOCKETPAIR)
+        close(m.sv[1]);
+    make_end(&m.down, 0, 1);
+    if (lat)
+        make_end(&m.up, 1, 0);
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait for the peer's "ok" (or its error) after a run. */
+static void read_ack(void) {
+    char line[256];
+    ssize_t n = read(m.ack[0], line, sizeof line - 1);
+    if (n == -1)
+        fail_errno("read(ack pipe)");
+    if (n == 0)
+        fail("the peer ended without answering");
+    line[n] = '\0';
+    if (strcmp(line, "ok\n") != 0) {
+        line[strcspn(line, "\n")] = '\0';
+        fail("peer: %s", strncmp(line, "error ", 6) == 0 ? line + 6 : line);
+    }
+}
+
+static uint64_t run(uint64_t count, uint64_t verify) {
+    uint64_t t0, t1;
+    if (m.mech == MEMCPY) {
+        t0 = now_ns();
+        for (uint64_t i = 0; i < count; i++) {
+            memcpy(m.dst, m.src, m.size);
+            __asm__ __volatile__("" : : "r"(m.dst) : "memory"); /* the copy must happen every time */
+        }
+        t1 = now_ns();
+        if (memcmp(m.dst, m.src, m.size) != 0)
+            fail("memcpy: the copy differs");
+        return t1 - t0;
+    }
+    struct command cmd = {count, verify};
+    write_all(m.ctl[1], &cmd, sizeof cmd, "control pipe");
+    if (m.lat) {
+        uint64_t mask = stamp_mask(m.size);
+        t0 = now_ns();
+        for (uint64_t i = 0; i < count; i++) {
+            send_msg(&m.down, i);
+            const char *reply = recv_msg(&m.up);
+            if (get_stamp(reply, m.size) != (i & mask))
+                fail("round trip %llu came back as %llu", (unsigned long long)i,
+                     (unsigned long long)get_stamp(reply, m.size));
+        }
+        t1 = now_ns();
+        read_ack();
+    } else {
+        t0 = now_ns();
+        for (uint64_t i = 0; i < count; i++)
+            send_msg(&m.down, i);
+        read_ack(); /* the peer has read every byte */
+        t1 = now_ns();
+    }
+    return t1 - t0;
+}
+
+static void end(void) {
+    if (m.mech != MEMCPY) {
+        struct command stop = {0, 0};
+        write_all(m.ctl[1], &stop, sizeof stop, "control pipe");
+        int status;
+        if (waitpid(peer, &status, 0) == -1)
+            fail_errno("waitpid(%d)", (int)peer);
+        peer = -1;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail("the peer ended with status %#x", status);
+        close(m.ctl[1]);
+        close(m.ack[0]);
+        struct chan *ends[2] = {&m.down, &m.up};
+        for (int k = 0; k < m.nchan; k++) {
+            struct chan *c = ends[k];
+            if (m.mech == PIPE || m.mech == FIFO)
+                close(c->fd);
+            if (m.mech == MQUEUE)
+                mq_close(c->mq);
+            free(c->buf);
+            free(c->mb_alloc);
+        }
+        if (m.mech == SOCKETPAIR)
+            close(m.sv[0]);
+        if (m.shm != NULL && shmdt(m.shm) == -1)
+            fail_errno("shmdt(shmid=%d)", shmid);
+        if (msqid != -1 && msgctl(msqid, IPC_RMID, NULL) == -1)
+            fail_errno("msgctl(msqid=%d, IPC_RMID)", msqid);
+        msqid = -1;
+        if (shmid != -1 && shmctl(shmid, IPC_RMID, NULL) == -1)
+            fail_errno("shmctl(shmid=%d, IPC_RMID)", shmid);
+        shmid = -1;
+        if (semid != -1 && semctl(semid, 0, IPC_RMID) == -1)
+            fail_errno("semctl(semid=%d, IPC_RMID)", semid);
+        semid = -1;
+        for (int i = 0; i < nfifos; i++)
+            if (unlink(fifo_path[i]) == -1)
+                fail_errno("unlink(%s)", fifo_path[i]);
+        nfifos = 0;
+        if (have_dir && rmdir(dir) == -1)
+            fail_errno("rmdir(%s)", dir);
+        have_dir = 0;
+    }
+    free(m.ref);
+    free(m.src);
+    free(m.dst);
+}
+
+int main(int argc, char *argv[]) {
+    owner = getpid();
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s KEY (private, or a number)\n", argv[0]);
+        return 2;
+    }
+    if (strcmp(argv[1], "private") != 0) {
+        char *endp;
+        errno = 0;
+        long long value = strtoll(argv[1], &endp, 0);
+        if (errno != 0 || *endp != '\0' || value < INT32_MIN || value > UINT32_MAX) {
+            fprintf(stderr, "%s: '%s' is not a key\n", argv[0], argv[1]);
+            return 2;
+        }
+        key = (key_t)(uint32_t)value;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    char line[256];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        char kind[8], name[16];
+        unsigned long long a, b;
+        if (sscanf(line, "setup %7s %15s %llu %llu", kind, name, &a, &b) == 4) {
+            int mech = -1;
+            for (int i = 0; i <= MEMCPY; i++)
+                if (strcmp(name, mech_names[i]) == 0) mech = i;
+            if (mech < 0 || (strcmp(kind, "lat") != 0 && strcmp(kind, "bw") != 0) || a == 0)
+                fail("bad setup: %s", line);
+            setup(strcmp(kind, "lat") == 0, (enum mech)mech, (size_t)a, (size_t)b);
+            printf("ready\n");
+        } else if (sscanf(line, "run %llu %llu", &a, &b) == 2) {
+            printf("ns %llu\n", (unsigned long long)run(a, b));
+        } else if (strcmp(line, "end\n") == 0) {
+            end();
+            printf("done\n");
+        } else {
+            line[strcspn(line, "\n")] = '\0';
+            fail("unknown command '%s'", line);
+        }
+        fflush(stdout);
+    }
+    clean_up();
+    return 0;
+}

@@ -1,0 +1,467 @@
+//! Channels: one direction of one mechanism, and the `send` and `recv` that the benchmark times.
+//!
+//! Every message starts with its sequence number (its *stamp*), so the receiver can tell that
+//! each message arrived once, in order; the rest is a fixed pattern, filled once, so a message
+//! costs no more work than the mechanism itself needs. A channel is one of four kinds:
+//!
+//! | channel | mechanisms | send | receive |
+//! |---|---|---|---|
+//! | a stream | pipe, FIFO, socketpair | `write` | `read` until the message is whole |
+//! | a SysV queue | svmsg | `msgsnd` of one type | `msgrcv` of that type |
+//! | a shared-memory ring | svshm | wait for a free slot, copy in, post "full" | wait for "full", copy out, post "free" |
+//! | a POSIX queue | mqueue | `mq_send` | `mq_receive` |
+//!
+//! `c/bench.c` has the same four, line for line, so the Rust/C ratio measures only the language
+//! and the shared crate's wrappers.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_close, mq_open, mq_receive, mq_send, mq_unlink};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+use nix::sys::stat::Mode;
+use shared::cleanup::{Owned, OwnedPath, TempDir};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, MsqId, SemId, ShmId};
+use shared::key::Key;
+use shared::msg::{MsgBuf, c_long, msgget, msgrcv_buf, msgsnd_buf};
+use shared::sem::{SemOp, semctl_setall, semget, semop};
+use shared::shm::{Attached, shmat, shmget};
+use shared::{CallContext, Error, Result};
+
+use crate::mechanism::{Mechanism, Test};
+
+/// Each message starts with its sequence number, in this many bytes (fewer if it is shorter).
+pub const STAMP_BYTES: usize = 8;
+
+/// Slots in the shared-memory ring of the bandwidth test: the writer fills one while the reader
+/// empties another.
+pub const RING_SLOTS: usize = 4;
+
+const PAGE: usize = 4096;
+
+/// The byte at offset `i` of every message (after the stamp).
+pub fn pattern(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// Write `seq` into the first bytes of `message`.
+pub fn put_stamp(message: &mut [u8], seq: u64) {
+    let n = message.len().min(STAMP_BYTES);
+    message[..n].copy_from_slice(&seq.to_le_bytes()[..n]);
+}
+
+/// The sequence number a message carries.
+pub fn stamp(message: &[u8]) -> u64 {
+    let mut bytes = [0; STAMP_BYTES];
+    let n = message.len().min(STAMP_BYTES);
+    bytes[..n].copy_from_slice(&message[..n]);
+    u64::from_le_bytes(bytes)
+}
+
+/// What a stamp of a `size`-byte message can hold: a 1-byte message carries `seq % 256`.
+pub fn stamp_mask(size: usize) -> u64 {
+    if size >= STAMP_BYTES { u64::MAX } else { (1 << (8 * size)) - 1 }
+}
+
+/// A message buffer that starts on a page boundary, filled with the pattern.
+///
+/// Why aligned: on some CPUs `memcpy` (and the kernel's copies to and from user memory) is many
+/// times slower when source and destination are misaligned relative to each other (on the AMD EPYC
+/// where the book's figures were made, 25x at 4 KiB). Where `malloc` happens to put a buffer must
+/// not decide a figure, so every buffer here, and in the C baseline, starts on a page.
+pub struct AlignedBuf {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBuf {
+    pub fn with_pattern(len: usize) -> Self {
+        let storage = vec![0; len + PAGE];
+        let start = storage.as_ptr().align_offset(PAGE);
+        let mut buf = AlignedBuf { storage, start, len };
+        for (i, byte) in buf.bytes_mut().iter_mut().enumerate() {
+            *byte = pattern(i);
+        }
+        buf
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+/// The kernel objects of one measurement. The parent owns them: each is removed when this is
+/// dropped, or by the signal handler if Ctrl-C comes first.
+#[derive(Default)]
+pub struct Objects {
+    queue: Option<Owned<MsqId>>,
+    segment: Option<Owned<ShmId>>,
+    semaphores: Option<Owned<SemId>>,
+    // Unlinked before the directory is removed (fields drop in this order).
+    fifos: Vec<OwnedPath>,
+    dir: Option<TempDir>,
+}
+
+impl Objects {
+    /// Remove everything now, reporting the first failure.
+    pub fn remove(self) -> Result<()> {
+        let Objects { queue, segment, semaphores, fifos, dir } = self;
+        queue.map(Owned::remove).transpose()?;
+        segment.map(Owned::remove).transpose()?;
+        semaphores.map(Owned::remove).transpose()?;
+        for fifo in fifos {
+            fifo.remove()?;
+        }
+        drop(dir);
+        Ok(())
+    }
+}
+
+/// A POSIX message queue descriptor, closed when dropped (nix's `MqdT` is not).
+pub struct Mq(Option<MqdT>);
+
+impl Drop for Mq {
+    fn drop(&mut self) {
+        if let Some(mq) = self.0.take() {
+            let _ = mq_close(mq);
+        }
+    }
+}
+
+/// Everything the parent made for one measurement before it forks. Each process takes its own
+/// ends from its copy: the parent sends on channel 0 ("down") and, for latency, receives on
+/// channel 1 ("up"); the child does the reverse.
+pub struct Link {
+    mechanism: Mechanism,
+    size: usize,
+    /// 2 for latency (down and up), 1 for bandwidth (down).
+    channels: usize,
+    /// Pipes, per channel: (read end, write end); taken as the ends are handed out.
+    pipes: Vec<(Option<OwnedFd>, Option<OwnedFd>)>,
+    /// socketpair: the parent's socket, the child's.
+    sockets: Option<(OwnedFd, OwnedFd)>,
+    fifos: Vec<PathBuf>,
+    queue: Option<MsqId>,
+    shm: Option<(Rc<Attached>, SemId)>,
+    slots: usize,
+    mqueues: Vec<Mq>,
+}
+
+impl Link {
+    /// Make what `test` needs over `mechanism` for `size`-byte messages; System V objects use
+    /// `key` (with `IPC_EXCL`, so an object someone else made is never touched).
+    pub fn create(mechanism: Mechanism, test: Test, size: usize, key: Key) -> Result<(Link, Objects)> {
+        let channels = match test {
+            Test::Latency => 2,
+            Test::Bandwidth => 1,
+        };
+        let mut objects = Objects::default();
+        let mut link = Link {
+            mechanism,
+            size,
+            channels,
+            pipes: Vec::new(),
+            sockets: None,
+            fifos: Vec::new(),
+            queue: None,
+            shm: None,
+            slots: 0,
+            mqueues: Vec::new(),
+        };
+        let exclusive = IPC_CREAT | IPC_EXCL | 0o600;
+        match mechanism {
+            Mechanism::Pipe => {
+                for _ in 0..channels {
+                    let (read, write) = nix::unistd::pipe().call("pipe()")?;
+                    link.pipes.push((Some(read), Some(write)));
+                }
+            }
+            Mechanism::Fifo => {
+                let dir = TempDir::new("ipc-bench")?;
+                for name in ["down", "up"].into_iter().take(channels) {
+                    let path = dir.path().join(name);
+                    nix::unistd::mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR)
+                        .call(format!("mkfifo({})", path.display()))?;
+                    objects.fifos.push(OwnedPath::new(&path));
+                    link.fifos.push(path);
+                }
+                objects.dir = Some(dir);
+            }
+            Mechanism::Socketpair => {
+                let pair = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::empty())
+                    .call("socketpair(AF_UNIX, SOCK_STREAM)")?;
+                link.sockets = Some(pair);
+            }
+            Mechanism::Svmsg => {
+                let queue = Owned::new(msgget(key, exclusive)?);
+                link.queue = Some(queue.id());
+                objects.queue = Some(queue);
+            }
+            Mechanism::Svshm => {
+                // The turn-taking of the latency test needs one slot each way; the bandwidth test a ring.
+                link.slots = if test == Test::Latency { 1 } else { RING_SLOTS };
+                let segment = Owned::new(shmget(key, channels * link.slots * size, exclusive)?);
+                let attached = shmat(segment.id(), 0)?;
+                objects.segment = Some(segment);
+                // Per channel k: member 2k counts free slots, member 2k+1 full ones.
+                let semaphores = Owned::new(semget(key, 2 * channels as i32, exclusive)?);
+                let free = link.slots as u16;
+                semctl_setall(semaphores.id(), &[free, 0, free, 0][..2 * channels])?;
+                link.shm = Some((Rc::new(attached), semaphores.id()));
+                objects.semaphores = Some(semaphores);
+            }
+            Mechanism::Mqueue => {
+                let maxmsg = mq_maxmsg();
+                for k in 0..channels {
+                    let name = format!("/ipc-bench.{}.{k}", std::process::id());
+                    let attr = MqAttr::new(0, maxmsg, size as _, 0);
+                    let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
+                    let mq = mq_open(name.as_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR, Some(&attr))
+                        .call(format!("mq_open({name}, maxmsg={maxmsg}, msgsize={size})"))?;
+                    link.mqueues.push(Mq(Some(mq)));
+                    // The descriptor is all the child needs (fork copies it): remove the name at
+                    // once, so nothing can be left behind, whatever happens next.
+                    mq_unlink(name.as_str()).call(format!("mq_unlink({name})"))?;
+                }
+            }
+            Mechanism::Memcpy => return Err(Error::other("memcpy needs no link between processes")),
+        }
+        Ok((link, objects))
+    }
+
+    /// The parent's ends: it sends on channel 0 and, for latency, receives on channel 1.
+    pub fn parent_ends(mut self) -> Result<(Tx, Option<Rx>)> {
+        // FIFOs open in the same order on both sides (down, then up), or both would wait forever.
+        let tx = self.tx(0, true)?;
+        let rx = if self.channels == 2 { Some(self.rx(1, true)?) } else { None };
+        Ok((tx, rx))
+    }
+
+    /// The child's ends: it receives on channel 0 and, for latency, sends on channel 1.
+    pub fn child_ends(mut self) -> Result<(Rx, Option<Tx>)> {
+        let rx = self.rx(0, false)?;
+        let tx = if self.channels == 2 { Some(self.tx(1, false)?) } else { None };
+        Ok((rx, tx))
+    }
+
+    fn tx(&mut self, k: usize, parent: bool) -> Result<Tx> {
+        let size = self.size;
+        let msg = AlignedBuf::with_pattern(size);
+        Ok(match self.mechanism {
+            Mechanism::Pipe => {
+                let fd = self.pipes[k].1.take().expect("each end is taken once");
+                Tx::Stream { fd, msg, call: "write(pipe)" }
+            }
+            Mechanism::Fifo => {
+                let path = &self.fifos[k];
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .call(format!("open({}, O_WRONLY)", path.display()))?;
+                Tx::Stream { fd: file.into(), msg, call: "write(FIFO)" }
+            }
+            Mechanism::Socketpair => Tx::Stream { fd: self.socket(parent)?, msg, call: "write(socket)" },
+            Mechanism::Svmsg => {
+                let mtype = k as c_long + 1; // one queue, a type per direction
+                let mut buf = MsgBuf::with_capacity(size);
+                buf.fill(mtype, msg.bytes());
+                Tx::Msg { queue: self.queue.expect("a queue"), buf, mtype, size }
+            }
+            Mechanism::Svshm => {
+                let (segment, semaphores) = self.shm.clone().expect("a segment");
+                Tx::Shm { ring: self.ring(segment, semaphores, k), msg }
+            }
+            Mechanism::Mqueue => Tx::Mq { mq: std::mem::replace(&mut self.mqueues[k], Mq(None)), msg },
+            Mechanism::Memcpy => unreachable!("memcpy has no channel"),
+        })
+    }
+
+    fn rx(&mut self, k: usize, parent: bool) -> Result<Rx> {
+        let size = self.size;
+        let msg = AlignedBuf::with_pattern(size);
+        Ok(match self.mechanism {
+            Mechanism::Pipe => {
+                let fd = self.pipes[k].0.take().expect("each end is taken once");
+                Rx::Stream { fd, msg, call: "read(pipe)" }
+            }
+            Mechanism::Fifo => {
+                let path = &self.fifos[k];
+                let file = std::fs::File::open(path).call(format!("open({}, O_RDONLY)", path.display()))?;
+                Rx::Stream { fd: file.into(), msg, call: "read(FIFO)" }
+            }
+            Mechanism::Socketpair => Rx::Stream { fd: self.socket(parent)?, msg, call: "read(socket)" },
+            Mechanism::Svmsg => {
+                let mtype = k as c_long + 1;
+                Rx::Msg { queue: self.queue.expect("a queue"), buf: MsgBuf::with_capacity(size), mtype, size }
+            }
+            Mechanism::Svshm => {
+                let (segment, semaphores) = self.shm.clone().expect("a segment");
+                Rx::Shm { ring: self.ring(segment, semaphores, k), msg }
+            }
+            Mechanism::Mqueue => Rx::Mq { mq: std::mem::replace(&mut self.mqueues[k], Mq(None)), msg },
+            Mechanism::Memcpy => unreachable!("memcpy has no channel"),
+        })
+    }
+
+    /// This side's socket of the pair (a duplicate: the latency test sends and receives on it).
+    fn socket(&self, parent: bool) -> Result<OwnedFd> {
+        let (ours, theirs) = self.sockets.as_ref().expect("a socket pair");
+        if parent { ours } else { theirs }.try_clone().call("dup(socket)")
+    }
+
+    fn ring(&self, segment: Rc<Attached>, semaphores: SemId, k: usize) -> Ring {
+        Ring {
+            segment,
+            semaphores,
+            base: k * self.slots * self.size,
+            slots: self.slots,
+            next: 0,
+            free: 2 * k as u16,
+            full: 2 * k as u16 + 1,
+            // In the ping-pong each side waits for the answer before it sends again, so the one
+            // slot is always free when a message goes: only "full" needs a semaphore.
+            flow_control: self.slots > 1,
+        }
+    }
+}
+
+/// `mq_maxmsg` for a new POSIX queue: 10, or less if `fs.mqueue.msg_max` says so.
+fn mq_maxmsg() -> nix::mqueue::mq_attr_member_t {
+    let limit =
+        std::fs::read_to_string("/proc/sys/fs/mqueue/msg_max").ok().and_then(|t| t.trim().parse().ok());
+    limit.unwrap_or(10).min(10)
+}
+
+/// One direction of a shared-memory ring: `slots` message slots at `base` in the segment, and two
+/// semaphores: `free` counts the slots the writer may fill, `full` those the reader may empty.
+pub struct Ring {
+    segment: Rc<Attached>,
+    semaphores: SemId,
+    base: usize,
+    slots: usize,
+    next: usize,
+    free: u16,
+    full: u16,
+    flow_control: bool,
+}
+
+// ANCHOR: send
+/// The sending end of a channel.
+pub enum Tx {
+    Stream { fd: OwnedFd, msg: AlignedBuf, call: &'static str },
+    Msg { queue: MsqId, buf: MsgBuf, mtype: c_long, size: usize },
+    Shm { ring: Ring, msg: AlignedBuf },
+    Mq { mq: Mq, msg: AlignedBuf },
+}
+
+impl Tx {
+    /// For a SysV queue: where the message text sits in memory, mod 64, so the C baseline can put
+    /// its own at the same offset (see [`AlignedBuf`] for why that matters).
+    pub fn text_offset(&self) -> usize {
+        match self {
+            Tx::Msg { buf, .. } => buf.text().as_ptr() as usize % 64,
+            _ => 0,
+        }
+    }
+
+    /// Send one message: the pattern, stamped with `seq`.
+    pub fn send(&mut self, seq: u64) -> Result<()> {
+        match self {
+            Tx::Stream { fd, msg, call } => {
+                put_stamp(msg.bytes_mut(), seq);
+                let mut bytes = msg.bytes();
+                while !bytes.is_empty() {
+                    let written = nix::unistd::write(&*fd, bytes).call(*call)?;
+                    bytes = &bytes[written..];
+                }
+            }
+            Tx::Msg { queue, buf, mtype, size } => {
+                // fill() stamps the first bytes of mtext; the pattern after them stays.
+                let seq = seq.to_le_bytes();
+                buf.fill(*mtype, &seq[..(*size).min(STAMP_BYTES)]);
+                msgsnd_buf(*queue, buf, *size, 0)?;
+            }
+            Tx::Shm { ring, msg } => {
+                put_stamp(msg.bytes_mut(), seq);
+                if ring.flow_control {
+                    semop(ring.semaphores, &[SemOp::new(ring.free, -1)])?; // wait for a free slot
+                }
+                ring.segment.write(ring.base + ring.next * msg.bytes().len(), msg.bytes());
+                semop(ring.semaphores, &[SemOp::new(ring.full, 1)])?; // one more to read
+                ring.next = (ring.next + 1) % ring.slots;
+            }
+            Tx::Mq { mq, msg } => {
+                put_stamp(msg.bytes_mut(), seq);
+                mq_send(mq.0.as_ref().expect("open"), msg.bytes(), 0).call("mq_send()")?;
+            }
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: send
+
+// ANCHOR: recv
+/// The receiving end of a channel.
+pub enum Rx {
+    Stream { fd: OwnedFd, msg: AlignedBuf, call: &'static str },
+    Msg { queue: MsqId, buf: MsgBuf, mtype: c_long, size: usize },
+    Shm { ring: Ring, msg: AlignedBuf },
+    Mq { mq: Mq, msg: AlignedBuf },
+}
+
+impl Rx {
+    /// Receive one whole message.
+    pub fn recv(&mut self) -> Result<&[u8]> {
+        match self {
+            Rx::Stream { fd, msg, call } => {
+                // A stream keeps no boundaries: read until the message is whole.
+                let mut done = 0;
+                let bytes = msg.bytes_mut();
+                while done < bytes.len() {
+                    match nix::unistd::read(&*fd, &mut bytes[done..]).call(*call)? {
+                        0 => {
+                            return Err(Error::other(format!(
+                                "{call}: end of file: the other process has gone"
+                            )));
+                        }
+                        n => done += n,
+                    }
+                }
+                Ok(msg.bytes())
+            }
+            Rx::Msg { queue, buf, mtype, size } => {
+                let len = msgrcv_buf(*queue, buf, *mtype, 0)?;
+                if len != *size {
+                    return Err(Error::other(format!("msgrcv: a message of {len} bytes, expected {size}")));
+                }
+                Ok(buf.text())
+            }
+            Rx::Shm { ring, msg } => {
+                semop(ring.semaphores, &[SemOp::new(ring.full, -1)])?; // wait for a message
+                let size = msg.bytes().len();
+                ring.segment.read(ring.base + ring.next * size, msg.bytes_mut());
+                if ring.flow_control {
+                    semop(ring.semaphores, &[SemOp::new(ring.free, 1)])?; // its slot is free again
+                }
+                ring.next = (ring.next + 1) % ring.slots;
+                Ok(msg.bytes())
+            }
+            Rx::Mq { mq, msg } => {
+                let mut priority = 0;
+                let len = mq_receive(mq.0.as_ref().expect("open"), msg.bytes_mut(), &mut priority)
+                    .call("mq_receive()")?;
+                if len != msg.bytes().len() {
+                    return Err(Error::other(format!("mq_receive: a message of {len} bytes")));
+                }
+                Ok(msg.bytes())
+            }
+        }
+    }
+}
+// ANCHOR_END: recv

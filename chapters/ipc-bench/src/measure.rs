@@ -1,0 +1,260 @@
+//! The method: warm up, size the runs, then alternate timed Rust and C runs; keep every run.
+//!
+//! For each figure (a test, a mechanism, a size):
+//!
+//! 1. both sides set up (objects, a forked peer) outside any timing;
+//! 2. warm-up 1: a short run, every byte checked, on each side;
+//! 3. warm-up 2: a run sized from warm-up 1 to take about the target time, to re-measure the rate;
+//! 4. `runs` timed runs of the size warm-up 2 calls for, Rust and C taking turns (R C, C R, R C...)
+//!    so that slow drift in the machine (other load, clock speed) falls on both alike;
+//! 5. the median and the extremes of each side, and the median of the per-pair ratios Rust/C.
+
+use std::time::Duration;
+
+use shared::key::Key;
+use shared::{Error, Result};
+
+use crate::cbaseline::CBaseline;
+use crate::mechanism::{Mechanism, Test, size_text};
+use crate::peer::{Memcpy, Peer};
+
+/// How to measure, for every figure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Timed runs per figure and side.
+    pub runs: usize,
+    /// About how long one timed run should take.
+    pub run_time: Duration,
+    /// Check every byte of the timed runs too (warm-up 1 is always checked).
+    pub verify: bool,
+    /// Keys of the Rust side's objects (the C side has its own).
+    pub key: Key,
+    /// Tamper with one message, to show that the check works (tests only).
+    pub inject_fault: bool,
+}
+
+/// One figure: what was measured and the time of every timed run.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub test: Test,
+    pub mechanism: Mechanism,
+    pub size: usize,
+    /// Round trips or messages in each timed run (the same on both sides).
+    pub count: u64,
+    pub rust: Vec<Duration>,
+    pub c: Vec<Duration>,
+}
+
+/// Median and extremes of a figure's runs, in its unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Figure {
+    /// The unit of [`Figure::value`].
+    pub fn unit(&self) -> &'static str {
+        match self.test {
+            Test::Latency => "µs",
+            Test::Bandwidth => "MB/s",
+        }
+    }
+
+    /// A run's time as the figure reports it: µs per round trip, or MB/s (10^6 bytes per second).
+    pub fn value(&self, time: Duration) -> f64 {
+        let nanos = time.as_nanos().max(1) as f64;
+        match self.test {
+            Test::Latency => nanos / 1000.0 / self.count as f64,
+            Test::Bandwidth => (self.count as f64 * self.size as f64) / nanos * 1000.0,
+        }
+    }
+
+    pub fn rust_stats(&self) -> Stats {
+        self.stats(&self.rust)
+    }
+
+    pub fn c_stats(&self) -> Option<Stats> {
+        (!self.c.is_empty()).then(|| self.stats(&self.c))
+    }
+
+    /// The median over the pairs of Rust time / C time: 1.00 is the same speed, 1.05 is Rust
+    /// taking 5% longer (latency 5% higher, bandwidth 5% lower).
+    pub fn ratio(&self) -> Option<f64> {
+        let ratios: Vec<f64> = self
+            .rust
+            .iter()
+            .zip(&self.c)
+            .map(|(rust, c)| rust.as_secs_f64() / c.as_secs_f64().max(1e-12))
+            .collect();
+        (!ratios.is_empty()).then(|| median(ratios))
+    }
+
+    fn stats(&self, times: &[Duration]) -> Stats {
+        let values: Vec<f64> = times.iter().map(|&time| self.value(time)).collect();
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Stats { median: median(values), min, max }
+    }
+
+    /// `latency pipe 1 B`, for progress lines and errors.
+    pub fn name(test: Test, mechanism: Mechanism, size: usize) -> String {
+        let test = match test {
+            Test::Latency => "latency",
+            Test::Bandwidth => "bandwidth",
+        };
+        format!("{test} {} {}", mechanism.slug(), size_text(size))
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The Rust side of a figure: two processes, or memcpy in this one.
+enum RustSide {
+    Ipc(Box<Peer>),
+    Memcpy(Memcpy),
+}
+
+impl RustSide {
+    fn run(&mut self, count: u64, verify: bool) -> Result<Duration> {
+        match self {
+            RustSide::Ipc(peer) => peer.run(count, verify),
+            RustSide::Memcpy(memcpy) => memcpy.run(count),
+        }
+    }
+}
+
+/// Measure one figure (see the module's description); `progress` hears what is happening.
+pub fn measure(
+    plan: &Plan,
+    test: Test,
+    mechanism: Mechanism,
+    size: usize,
+    mut c: Option<&mut CBaseline>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Figure> {
+    let name = Figure::name(test, mechanism, size);
+    let rust_error = |err: Error| in_context(err, &format!("{name} (Rust)"));
+    let mut rust = if mechanism.is_ipc() {
+        RustSide::Ipc(Box::new(
+            Peer::start(test, mechanism, size, plan.key, plan.inject_fault).map_err(rust_error)?,
+        ))
+    } else {
+        RustSide::Memcpy(Memcpy::new(size))
+    };
+    let text_offset = match &rust {
+        RustSide::Ipc(peer) => peer.text_offset(),
+        RustSide::Memcpy(_) => 0,
+    };
+    if let Some(c) = c.as_deref_mut() {
+        c.setup(test, mechanism, size, text_offset).map_err(|err| in_context(err, &name))?;
+    }
+    let mut both = |count: u64, verify: bool, c_first: bool| -> Result<(Duration, Option<Duration>)> {
+        let mut c_run = || match c.as_deref_mut() {
+            Some(c) => c.run(count, verify).map(Some).map_err(|err| in_context(err, &name)),
+            None => Ok(None),
+        };
+        if c_first {
+            let c_time = c_run()?;
+            Ok((rust.run(count, verify).map_err(rust_error)?, c_time))
+        } else {
+            let rust_time = rust.run(count, verify).map_err(rust_error)?;
+            Ok((rust_time, c_run()?))
+        }
+    };
+
+    progress(&format!("{name}: warming up"));
+    let first = first_count(test, size);
+    let (time, _) = both(first, true, false)?;
+    let second = sized_for(plan.run_time, time, first, test, size);
+    let (time, _) = both(second, plan.verify, false)?;
+    let count = sized_for(plan.run_time, time, second, test, size);
+
+    let mut figure = Figure { test, mechanism, size, count, rust: Vec::new(), c: Vec::new() };
+    for run in 0..plan.runs {
+        progress(&format!("{name}: run {}/{}", run + 1, plan.runs));
+        let (rust_time, c_time) = both(count, plan.verify, run % 2 == 1)?;
+        figure.rust.push(rust_time);
+        figure.c.extend(c_time);
+    }
+    if let RustSide::Ipc(peer) = rust {
+        peer.finish().map_err(rust_error)?;
+    }
+    if let Some(c) = c {
+        c.end().map_err(|err| in_context(err, &name))?;
+    }
+    Ok(figure)
+}
+
+/// Warm-up 1: enough to touch every page and path once, quickly.
+fn first_count(test: Test, size: usize) -> u64 {
+    match test {
+        Test::Latency => 100,
+        Test::Bandwidth => ((256 << 10) / size).max(8) as u64,
+    }
+}
+
+/// How many round trips or messages take about `target`, at the rate of a run of `count` that
+/// took `took`.
+fn sized_for(target: Duration, took: Duration, count: u64, test: Test, size: usize) -> u64 {
+    let per_item = took.as_secs_f64() / count as f64;
+    let wanted = (target.as_secs_f64() / per_item.max(1e-10)).round() as u64;
+    let (least, most) = match test {
+        Test::Latency => (20, 10_000_000),
+        Test::Bandwidth => (4, ((8u64 << 30) / size as u64).max(4)),
+    };
+    wanted.clamp(least, most)
+}
+
+/// Prefix an error with what was being measured, keeping its errno.
+fn in_context(err: Error, context: &str) -> Error {
+    match err {
+        Error::Sys { call, errno } => Error::sys(format!("{context}: {call}"), errno),
+        Error::Other(message) => Error::other(format!("{context}: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_ratio_and_units() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        let ms = Duration::from_millis;
+        let figure = Figure {
+            test: Test::Bandwidth,
+            mechanism: Mechanism::Pipe,
+            size: 1000,
+            count: 1000,
+            rust: vec![ms(2), ms(1), ms(4)],
+            c: vec![ms(2), ms(2), ms(2)],
+        };
+        // 10^6 bytes in 1 ms is 1000 MB/s.
+        let rust = figure.rust_stats();
+        assert_eq!((rust.median, rust.min, rust.max), (500.0, 250.0, 1000.0));
+        assert_eq!(figure.ratio(), Some(1.0), "pairs 1.0, 0.5, 2.0");
+        let latency = Figure { test: Test::Latency, ..figure };
+        assert_eq!(latency.rust_stats().median, 2.0, "2 ms for 1000 round trips is 2 µs each");
+    }
+
+    #[test]
+    fn runs_are_sized_to_the_target() {
+        let count = sized_for(Duration::from_millis(10), Duration::from_millis(1), 100, Test::Latency, 1);
+        assert_eq!(count, 1000);
+        let count =
+            sized_for(Duration::from_millis(10), Duration::from_secs(10), 100, Test::Bandwidth, 1 << 20);
+        assert_eq!(count, 4, "never fewer than 4 messages");
+    }
+}

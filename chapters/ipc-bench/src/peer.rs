@@ -1,0 +1,234 @@
+//! The Rust side of one measurement: the parent times runs, a forked child is its peer.
+//!
+//! Besides the channel being measured, two pipes connect the processes, used only between runs:
+//! the parent writes the next run's size on the *control* pipe (or 0: stop), and after each run
+//! the child answers on the *ack* pipe with one line, `ok` or `error ...`. So one child serves the
+//! warm-up and every timed run, and nothing but the data path is inside the timing.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use shared::key::Key;
+use shared::process::{Child, Fork, exit_child, fork};
+use shared::{CallContext, Error, Result};
+
+use crate::channel::{AlignedBuf, Link, Objects, Rx, STAMP_BYTES, Tx, stamp, stamp_mask};
+use crate::mechanism::{Mechanism, Test};
+
+/// Two processes and a channel each way (latency) or one way (bandwidth).
+pub struct Peer {
+    // Fields drop in order: an unfinished child is stopped and reaped before its objects go.
+    child: Child,
+    control: OwnedFd,
+    acks: BufReader<File>,
+    tx: Tx,
+    rx: Option<Rx>,
+    objects: Objects,
+    test: Test,
+    size: usize,
+    inject_fault: bool,
+}
+
+impl Peer {
+    /// Make the objects, fork the child, and open this side's ends.
+    pub fn start(
+        test: Test,
+        mechanism: Mechanism,
+        size: usize,
+        key: Key,
+        inject_fault: bool,
+    ) -> Result<Peer> {
+        let (link, objects) = Link::create(mechanism, test, size, key)?;
+        let (control_read, control) = nix::unistd::pipe().call("pipe(control)")?;
+        let (acks, ack_write) = nix::unistd::pipe().call("pipe(ack)")?;
+        match fork()? {
+            Fork::Child => {
+                drop((control, acks));
+                let code = match serve(link, size, &control_read, &ack_write) {
+                    Ok(()) => 0,
+                    Err(err) => {
+                        // The parent reports it, as one line, when it reads the ack.
+                        let _ = write_all(&ack_write, format!("error {err}\n").as_bytes(), "write(ack)");
+                        1
+                    }
+                };
+                exit_child(code)
+            }
+            Fork::Parent { child } => {
+                drop((control_read, ack_write));
+                let (tx, rx) = link.parent_ends()?;
+                let acks = BufReader::new(File::from(acks));
+                Ok(Peer { child, control, acks, tx, rx, objects, test, size, inject_fault })
+            }
+        }
+    }
+
+    /// For the C baseline: where our SysV message text sits, mod 64.
+    pub fn text_offset(&self) -> usize {
+        self.tx.text_offset()
+    }
+
+    // ANCHOR: run
+    /// One run: `count` round trips (latency) or messages (bandwidth); returns the time it took.
+    /// With `verify` the child checks every byte it receives (latency always checks the stamps).
+    pub fn run(&mut self, count: u64, verify: bool) -> Result<Duration> {
+        write_command(&self.control, count, verify)?;
+        match (self.test, self.rx.as_mut()) {
+            (Test::Latency, Some(rx)) => {
+                let mask = stamp_mask(self.size);
+                let start = Instant::now();
+                for seq in 0..count {
+                    self.tx.send(seq)?;
+                    let back = stamp(rx.recv()?);
+                    if back != seq & mask {
+                        return Err(Error::other(format!("round trip {seq} came back as {back}")));
+                    }
+                }
+                let elapsed = start.elapsed();
+                self.read_ack()?;
+                Ok(elapsed)
+            }
+            _ => {
+                let start = Instant::now();
+                for seq in 0..count {
+                    // --inject-fault: prove that the check catches a lost or reordered message.
+                    let fault = self.inject_fault && verify && seq == 2;
+                    self.tx.send(if fault { seq + 1000 } else { seq })?;
+                }
+                self.read_ack()?; // the child has every byte
+                Ok(start.elapsed())
+            }
+        }
+    }
+    // ANCHOR_END: run
+
+    /// Stop the child (a run of 0), wait for it, and remove the objects.
+    pub fn finish(self) -> Result<()> {
+        let Peer { child, control, acks, tx, rx, objects, .. } = self;
+        write_command(&control, 0, false)?;
+        let status = child.wait()?;
+        if !status.success() {
+            return Err(Error::other(format!("the child {status}")));
+        }
+        drop((control, acks, tx, rx));
+        objects.remove()
+    }
+
+    fn read_ack(&mut self) -> Result<()> {
+        let mut line = String::new();
+        if self.acks.read_line(&mut line).call("read(ack)")? == 0 {
+            return Err(Error::other("the child ended without answering"));
+        }
+        match line.trim_end().strip_prefix("error ") {
+            None => Ok(()),
+            Some(error) => Err(Error::other(format!("the child: {error}"))),
+        }
+    }
+}
+
+// ANCHOR: serve
+/// The child: receive and echo (latency) or receive and check (bandwidth), run after run.
+fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<()> {
+    let (mut rx, mut tx) = link.child_ends()?;
+    let reference = AlignedBuf::with_pattern(size);
+    while let Some((count, verify)) = read_command(control)? {
+        let mut bad = None;
+        match tx.as_mut() {
+            Some(tx) => {
+                for _ in 0..count {
+                    let seq = stamp(rx.recv()?);
+                    tx.send(seq)?;
+                }
+            }
+            None => {
+                for seq in 0..count {
+                    let message = rx.recv()?;
+                    if verify && bad.is_none() {
+                        bad = check(message, seq, reference.bytes());
+                    }
+                }
+            }
+        }
+        // A bad message is reported after the run, never in the middle: a writer blocked on a
+        // full queue or ring would wait for us forever.
+        let answer = match bad {
+            None => "ok\n".to_owned(),
+            Some(problem) => format!("error {problem}\n"),
+        };
+        write_all(acks, answer.as_bytes(), "write(ack)")?;
+    }
+    Ok(())
+}
+// ANCHOR_END: serve
+
+/// What is wrong with message `seq`, if anything: its stamp, then every byte after it.
+fn check(message: &[u8], seq: u64, reference: &[u8]) -> Option<String> {
+    let got = stamp(message);
+    if got != seq {
+        return Some(format!("message {seq} arrived as number {got}"));
+    }
+    let at = (STAMP_BYTES..message.len()).find(|&i| message[i] != reference[i])?;
+    Some(format!(
+        "message {seq} differs at byte {at}: expected {:#04x}, got {:#04x}",
+        reference[at], message[at]
+    ))
+}
+
+/// The single-process copy: the most a machine can move, at each transfer size.
+pub struct Memcpy {
+    source: AlignedBuf,
+    target: AlignedBuf,
+}
+
+impl Memcpy {
+    pub fn new(size: usize) -> Self {
+        Memcpy { source: AlignedBuf::with_pattern(size), target: AlignedBuf::with_pattern(size) }
+    }
+
+    pub fn run(&mut self, count: u64) -> Result<Duration> {
+        let (source, target) = (self.source.bytes(), self.target.bytes_mut());
+        let start = Instant::now();
+        for _ in 0..count {
+            target.copy_from_slice(source);
+            // The copy must happen every time, not once: the compiler may not know who reads it.
+            std::hint::black_box(&mut *target);
+        }
+        let elapsed = start.elapsed();
+        if self.target.bytes() != self.source.bytes() {
+            return Err(Error::other("memcpy: the copy differs"));
+        }
+        Ok(elapsed)
+    }
+}
+
+fn write_command(control: &OwnedFd, count: u64, verify: bool) -> Result<()> {
+    let mut command = [0; 16];
+    command[..8].copy_from_slice(&count.to_ne_bytes());
+    command[8..].copy_from_slice(&u64::from(verify).to_ne_bytes());
+    write_all(control, &command, "write(control)")
+}
+
+/// The next run's (count, verify), or `None` for the stop command.
+fn read_command(control: &OwnedFd) -> Result<Option<(u64, bool)>> {
+    let mut command = [0; 16];
+    let mut done = 0;
+    while done < command.len() {
+        match nix::unistd::read(control, &mut command[done..]).call("read(control)")? {
+            0 => return Err(Error::other("read(control): end of file: the parent has gone")),
+            n => done += n,
+        }
+    }
+    let [count, verify] =
+        [&command[..8], &command[8..]].map(|bytes| u64::from_ne_bytes(bytes.try_into().expect("8")));
+    Ok((count > 0).then_some((count, verify != 0)))
+}
+
+fn write_all(fd: &OwnedFd, mut bytes: &[u8], call: &'static str) -> Result<()> {
+    while !bytes.is_empty() {
+        let written = nix::unistd::write(fd, bytes).call(call)?;
+        bytes = &bytes[written..];
+    }
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! What the benchmark prints: the tables (row by row, as figures complete), the summary against
+//! the targets, the CSV, and the progress line.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use crate::cpus::CpuList;
+use crate::measure::{Figure, Stats};
+use crate::mechanism::{Mechanism, Test, size_text};
+
+/// The Rust/C target: Rust may take at most 5% longer than C.
+pub const RATIO_TARGET: f64 = 1.05;
+/// The shared-memory target: at 1 MiB, at least half of what memcpy moves.
+pub const SHM_SHARE_TARGET: f64 = 0.50;
+/// The size at which shared memory is held against memcpy.
+pub const BULK_SIZE: usize = 1 << 20;
+
+/// Everything measured under one CPU set.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub cpus: CpuList,
+    pub figures: Vec<Figure>,
+}
+
+impl Setup {
+    fn find(&self, test: Test, mechanism: Mechanism, size: usize) -> Option<&Figure> {
+        self.figures.iter().find(|f| f.test == test && f.mechanism == mechanism && f.size == size)
+    }
+
+    /// memcpy's MB/s by size (the Rust figure, the one the Rust rows are held against).
+    pub fn memcpy_by_size(&self) -> HashMap<usize, f64> {
+        self.figures
+            .iter()
+            .filter(|f| f.mechanism == Mechanism::Memcpy)
+            .map(|f| (f.size, f.rust_stats().median))
+            .collect()
+    }
+}
+
+const CELL: usize = 23;
+
+/// The column titles of a table.
+pub fn header(test: Test, runs: usize) -> String {
+    let (title, value) = match test {
+        Test::Latency => ("Latency: one round trip, parent -> child -> parent (lower is better)", "µs"),
+        Test::Bandwidth => ("Bandwidth: one process streams to the other (higher is better)", "MB/s"),
+    };
+    let mut text = format!("{title}; median (min-max) of {runs} runs\n");
+    let size = if test == Test::Latency { "message" } else { "transfer" };
+    let rust = format!("Rust {value}");
+    let c = format!("C {value}");
+    write!(text, "  {:<19} {size:>8}  {rust:>CELL$}  {c:>CELL$}  {:>7}", "mechanism", "Rust/C")
+        .expect("string");
+    if test == Test::Bandwidth {
+        text.push_str("  of memcpy");
+    }
+    text
+}
+
+/// One row of a table. `memcpy` is memcpy's MB/s at this size, for the last column.
+pub fn row(figure: &Figure, memcpy: Option<f64>) -> String {
+    let rust = cell(figure, figure.rust_stats());
+    let c = figure.c_stats().map_or_else(|| "-".to_owned(), |stats| cell(figure, stats));
+    let ratio = figure.ratio().map_or_else(|| "-".to_owned(), ratio_text);
+    let mut text = format!(
+        "  {:<19} {:>8}  {rust:>CELL$}  {c:>CELL$}  {ratio:>7}",
+        figure.mechanism.title(),
+        size_text(figure.size)
+    );
+    if figure.test == Test::Bandwidth && figure.mechanism.is_ipc() {
+        match memcpy {
+            Some(limit) => {
+                write!(text, "  {:>8.0}%", 100.0 * figure.rust_stats().median / limit).expect("string")
+            }
+            None => text.push_str("         -"),
+        }
+    }
+    text
+}
+
+/// A ratio, starred when it misses the target.
+fn ratio_text(ratio: f64) -> String {
+    if ratio > RATIO_TARGET { format!("{ratio:.2}*") } else { format!("{ratio:.2} ") }
+}
+
+fn cell(figure: &Figure, stats: Stats) -> String {
+    let number = |value: f64| match figure.test {
+        Test::Latency if value < 100.0 => format!("{value:.2}"),
+        Test::Latency => format!("{value:.1}"),
+        Test::Bandwidth if value < 100.0 => format!("{value:.1}"),
+        Test::Bandwidth => format!("{value:.0}"),
+    };
+    format!("{} ({}-{})", number(stats.median), number(stats.min), number(stats.max))
+}
+
+/// The findings the issue asks for, and each target, met or not.
+pub fn summary(setup: &Setup) -> Vec<String> {
+    let mut lines = Vec::new();
+    let latency: Vec<&Figure> =
+        setup.figures.iter().filter(|f| f.test == Test::Latency && f.size == 1).collect();
+    if let Some((fast, slow)) = extremes(&latency, |f| -f.rust_stats().median) {
+        let (fast_value, slow_value) = (fast.rust_stats().median, slow.rust_stats().median);
+        lines.push(format!(
+            "small messages (1-byte round trip): fastest {} {fast_value:.2} µs, slowest {} {slow_value:.2} µs ({:.2}x)",
+            fast.mechanism,
+            slow.mechanism,
+            slow_value / fast_value
+        ));
+    }
+    // Bulk: what each mechanism moves at its best transfer size.
+    let mut best: Vec<&Figure> = Vec::new();
+    for mechanism in Mechanism::ALL.into_iter().filter(|m| m.is_ipc()) {
+        let figures = setup.figures.iter().filter(|f| f.test == Test::Bandwidth && f.mechanism == mechanism);
+        if let Some(top) = figures.max_by(|a, b| a.rust_stats().median.total_cmp(&b.rust_stats().median)) {
+            best.push(top);
+        }
+    }
+    if let Some((fast, slow)) = extremes(&best, |f| f.rust_stats().median) {
+        let (fast_value, slow_value) = (fast.rust_stats().median, slow.rust_stats().median);
+        lines.push(format!(
+            "bulk data (each at its best size): fastest {} {fast_value:.0} MB/s at {}, slowest {} {slow_value:.0} MB/s at {} ({:.2}x)",
+            fast.mechanism,
+            size_text(fast.size),
+            slow.mechanism,
+            size_text(slow.size),
+            fast_value / slow_value
+        ));
+    }
+    if let (Some(shm), Some(limit)) = (
+        setup.find(Test::Bandwidth, Mechanism::Svshm, BULK_SIZE),
+        setup.find(Test::Bandwidth, Mechanism::Memcpy, BULK_SIZE),
+    ) {
+        let share = shm.rust_stats().median / limit.rust_stats().median;
+        lines.push(format!(
+            "shared memory at {}: {:.0} MB/s = {:.0}% of memcpy's {:.0} MB/s (target >= {:.0}%: {})",
+            size_text(BULK_SIZE),
+            shm.rust_stats().median,
+            100.0 * share,
+            limit.rust_stats().median,
+            100.0 * SHM_SHARE_TARGET,
+            met(share >= SHM_SHARE_TARGET)
+        ));
+    }
+    let paired: Vec<(&Figure, f64)> =
+        setup.figures.iter().filter_map(|f| f.ratio().map(|r| (f, r))).collect();
+    if let Some((worst, ratio)) = paired.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        let within = paired.iter().filter(|(_, r)| *r <= RATIO_TARGET).count();
+        lines.push(format!(
+            "Rust/C: {within} of {} figures within {RATIO_TARGET:.2} (target: all; {}); the highest, {ratio:.2}, is {} {} {}",
+            paired.len(),
+            met(within == paired.len()),
+            match worst.test {
+                Test::Latency => "latency",
+                Test::Bandwidth => "bandwidth",
+            },
+            worst.mechanism,
+            size_text(worst.size)
+        ));
+    }
+    lines
+}
+
+/// The figures with the highest and the lowest `score`.
+fn extremes<'a>(figures: &[&'a Figure], score: impl Fn(&Figure) -> f64) -> Option<(&'a Figure, &'a Figure)> {
+    let best = figures.iter().copied().max_by(|a, b| score(a).total_cmp(&score(b)))?;
+    let worst = figures.iter().copied().min_by(|a, b| score(a).total_cmp(&score(b)))?;
+    Some((best, worst))
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "NOT met" }
+}
+
+/// Every figure as a CSV line, with a header; values in the figure's unit.
+pub fn csv(setups: &[Setup]) -> String {
+    let mut text = String::from(
+        "cpus,test,mechanism,bytes,count,runs,unit,rust_median,rust_min,rust_max,c_median,c_min,c_max,rust_over_c\n",
+    );
+    for setup in setups {
+        for figure in &setup.figures {
+            let rust = figure.rust_stats();
+            let c = figure.c_stats();
+            let unit = match figure.test {
+                Test::Latency => "us_per_round_trip",
+                Test::Bandwidth => "MB_per_s",
+            };
+            let opt = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.4}"));
+            writeln!(
+                text,
+                "\"{}\",{},{},{},{},{},{unit},{:.4},{:.4},{:.4},{},{},{},{}",
+                setup.cpus,
+                figure.test.slug(),
+                figure.mechanism.slug(),
+                figure.size,
+                figure.count,
+                figure.rust.len(),
+                rust.median,
+                rust.min,
+                rust.max,
+                opt(c.map(|s| s.median)),
+                opt(c.map(|s| s.min)),
+                opt(c.map(|s| s.max)),
+                opt(figure.ratio()),
+            )
+            .expect("string");
+        }
+    }
+    text
+}
+
+/// A one-line progress display on stderr, only when stderr is a terminal.
+pub struct Progress {
+    enabled: bool,
+    total: usize,
+    done: usize,
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Self {
+        Progress { enabled: std::io::stderr().is_terminal(), total, done: 0 }
+    }
+
+    /// Show `what` beside a bar of the figures done so far.
+    pub fn show(&self, what: &str) {
+        if self.enabled {
+            const WIDTH: usize = 24;
+            let filled = WIDTH * self.done / self.total.max(1);
+            let bar = format!("{}{}", "#".repeat(filled), ".".repeat(WIDTH - filled));
+            eprint!("\r\x1b[2K[{bar}] {}/{} {what}", self.done, self.total);
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    /// One more figure done; clear the line so the next table row prints cleanly.
+    pub fn step(&mut self) {
+        self.done += 1;
+        self.clear();
+    }
+
+    pub fn clear(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
