@@ -26,7 +26,7 @@ fn exists(ids: (MsqId, ShmId, SemId)) -> [bool; 3] {
 }
 
 fn redactions(key: &TestKey) -> Vec<(String, String)> {
-    let user = ch10_keys::user_name(nix::unistd::geteuid().as_raw());
+    let user = shared::out::user_name(nix::unistd::geteuid().as_raw());
     vec![
         (format!("{:#010x}", key.key().raw() as u32), "[TEST KEY]".to_owned()),
         (format!(r"of {user} \(uid \d+\)"), "of [USER] (uid [UID])".to_owned()),

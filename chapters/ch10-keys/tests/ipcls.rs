@@ -25,7 +25,7 @@ fn make_objects(key: &TestKey, mode: i32) -> Objects {
 }
 
 fn me() -> String {
-    ch10_keys::user_name(nix::unistd::geteuid().as_raw())
+    shared::out::user_name(nix::unistd::geteuid().as_raw())
 }
 
 /// Ids, the test's key, users, pids and sequence numbers vary from run to run. Placeholders keep

@@ -19,7 +19,7 @@ use shared::key::Key;
 use shared::sysvipc::IpcObject;
 use shared::{Errno, Error};
 
-use ch10_keys::user_name;
+use shared::out::user_name;
 
 /// Remove your leftover System V IPC objects (list only, unless --yes).
 #[derive(Parser)]

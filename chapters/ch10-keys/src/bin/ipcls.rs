@@ -11,7 +11,7 @@ use shared::key::{IPC_PRIVATE, Key};
 use shared::sysvipc::{IpcObject, list_kind};
 use shared::{Error, Result};
 
-use ch10_keys::{format_time, group_name, user_name};
+use shared::out::{format_time, group_name, user_name};
 
 /// List System V IPC objects like ipcs, or show one object's IPC_STAT in full.
 #[derive(Parser)]

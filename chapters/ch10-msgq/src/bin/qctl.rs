@@ -7,7 +7,7 @@ use shared::Result;
 use shared::key::Key;
 use shared::msg::{msgctl_rmid, msgctl_stat, msgget};
 
-use ch10_msgq::format_time;
+use shared::out::format_time;
 
 /// Report on the message queue for KEY (msgctl IPC_STAT), then remove it (IPC_RMID).
 #[derive(Parser)]

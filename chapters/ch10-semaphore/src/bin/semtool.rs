@@ -155,8 +155,8 @@ fn show(key: Key) -> Result<()> {
         ds.nsems
     );
     // sem_otime stays 0 until the first semop: what initsem's waiters look at.
-    println!("last semop: {}", time_or_never(ds.otime));
-    println!("last change: {}", time_or_never(ds.ctime));
+    println!("last semop: {}", shared::out::format_time(ds.otime));
+    println!("last change: {}", shared::out::format_time(ds.ctime));
     println!("member  value  last pid  waiting to take (ncnt)  waiting for zero (zcnt)");
     for (member, value) in (0u16..).zip(semctl_getall(semid)?) {
         println!(
@@ -180,23 +180,4 @@ fn explain(err: Error) -> Error {
         _ => return err,
     };
     Error::other(format!("{err}: {hint}"))
-}
-
-fn time_or_never(seconds: i64) -> String {
-    if seconds == 0 { "never".to_owned() } else { utc(seconds) }
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` from seconds since the epoch (Howard Hinnant's days-to-civil).
-fn utc(seconds: i64) -> String {
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
 }
