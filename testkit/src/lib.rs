@@ -304,6 +304,23 @@ impl Running {
         nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pid()), signal).expect("killpg");
     }
 
+    /// Wait for the program to end, its stdin still open (then [`Running::finish`] for its output).
+    /// For a signal test: `finish` closes stdin first, and a program reading stdin would see end of
+    /// file at once and might take that path instead of the signal's. The deadline still applies.
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        loop {
+            let child = self.child.as_mut().expect("running");
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() >= self.deadline {
+                self.fail(&format!("still running after {:?} (a deadlock?)", self.timeout));
+            }
+            // Poll the exit status while draining output (not a sleep: it returns on any output).
+            self.next_event_within(Duration::from_millis(5));
+        }
+    }
+
     /// Wait for the program to end and its output to close; the deadline still applies.
     pub fn finish(mut self) -> Output {
         self.close_stdin();
