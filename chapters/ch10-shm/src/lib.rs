@@ -4,10 +4,11 @@
 //! two runs compare line by line).
 
 use std::fmt;
+use std::sync::atomic::Ordering;
 
 use shared::Result;
 use shared::ipc::ShmId;
-use shared::shm::shmctl_stat;
+use shared::shm::{Attached, shmctl_stat};
 
 /// The file both `listener` and `talker` give to `ftok`, as in the textbook: `ftok("shmfile", 1)`.
 pub const KEY_FILE: &str = "shmfile";
@@ -68,6 +69,63 @@ impl Tally {
 impl fmt::Display for Tally {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "accesses={}, errors={}", self.accesses, self.errors)
+    }
+}
+
+/// The race `shmbusyaccess` runs, and `shmcontrol` (chapter ch10-semaphore) runs again under a
+/// semaphore: the segment's layout, the window, and where each racer leaves its tally. Both use
+/// these, so the two programs differ only by the semaphore.
+pub mod race {
+    use super::*;
+
+    /// The slides' size: `shmget(shmkey, 128, ...)`.
+    pub const SIZE: usize = 128;
+    /// Where the pid is written: the first bytes, as text, as the slides' `sprintf(shm_data, "%d", ...)`.
+    pub const PID_TEXT: usize = 0;
+    /// Where racer k leaves its tally for the parent (accesses, errors): 8 bytes per racer from here,
+    /// well away from the bytes being fought over.
+    pub const TALLIES: usize = 64;
+    /// The parent and two children.
+    pub const RACERS: usize = 3;
+
+    // ANCHOR: window
+    /// The moment between writing and reading, where another process can get in.
+    ///
+    /// On two or more CPUs the racers really run at the same time, and the spin alone gives the
+    /// others time to write. On one CPU (`taskset -c 0`) only one process runs at a time, and another
+    /// one can get in only if the scheduler switches inside the window: a time slice ends every few
+    /// milliseconds, against a window of microseconds, so errors drop to a fraction of a percent and
+    /// a short run may show none: the race hides (try `taskset -c 0 shmbusyaccess --no-yield`).
+    /// sched_yield() in the middle hands the CPU to another runnable racer right there: the unlucky
+    /// preemption, made to happen every time rather than hoped for. The bug is the same either way;
+    /// the yield only makes it show. (On several CPUs the yield costs little: with nobody else
+    /// runnable on this CPU, it returns at once.)
+    pub fn window(delay: u32, yield_cpu: bool) {
+        let half = delay / 2;
+        for _ in 0..half {
+            std::hint::spin_loop();
+        }
+        if yield_cpu {
+            // It cannot fail on Linux; if it did, the window would just be shorter.
+            let _ = nix::sched::sched_yield();
+        }
+        for _ in half..delay {
+            std::hint::spin_loop();
+        }
+    }
+    // ANCHOR_END: window
+
+    /// Leave racer `racer`'s tally in the segment for the parent.
+    pub fn store_tally(shm: &Attached, racer: usize, tally: Tally) {
+        let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        shm.atomic_i32(TALLIES + 8 * racer).store(clamp(tally.accesses), Ordering::SeqCst);
+        shm.atomic_i32(TALLIES + 8 * racer + 4).store(clamp(tally.errors), Ordering::SeqCst);
+    }
+
+    /// Racer `racer`'s tally, as it left it.
+    pub fn read_tally(shm: &Attached, racer: usize) -> Tally {
+        let load = |offset: usize| u64::try_from(shm.atomic_i32(offset).load(Ordering::SeqCst)).unwrap_or(0);
+        Tally { accesses: load(TALLIES + 8 * racer), errors: load(TALLIES + 8 * racer + 4) }
     }
 }
 

@@ -6,8 +6,9 @@
 //! shmbusyaccess's, so the two runs compare line by line.
 
 use std::io::Write;
-use std::sync::atomic::Ordering;
 
+use ch10_shm::Tally;
+use ch10_shm::race::{PID_TEXT, RACERS, SIZE, read_tally, store_tally, window};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
@@ -45,11 +46,6 @@ struct Args {
 /// The slides' keys: `shmcontrol 1234 2345`.
 const DEFAULT_SHM_KEY: Key = Key(1234);
 const DEFAULT_SEM_KEY: Key = Key(2345);
-/// shmbusyaccess's layout: 128 bytes, the pid as text at 0, the racers' tallies from 64.
-const SIZE: usize = 128;
-const PID_TEXT: usize = 0;
-const TALLIES: usize = 64;
-const RACERS: usize = 3;
 /// One progress dot per this many good accesses of one process.
 const DOT_EVERY: i32 = 1000;
 
@@ -93,15 +89,11 @@ fn main() -> std::process::ExitCode {
         }
         println!(); // end the line of dots
         // ANCHOR: summary
-        let tallies: Vec<(u64, u64)> = (0..RACERS).map(|racer| read_tally(&shm, racer)).collect();
-        for (pid, (accesses, errors)) in pids.iter().zip(&tallies) {
-            let tag = shared::out::in_colour_of(*pid as u32, &format!("[pid:{pid}]"));
-            println!("{tag} accesses={accesses}, errors={errors}");
+        let tallies: Vec<Tally> = (0..RACERS).map(|racer| read_tally(&shm, racer)).collect();
+        for (pid, tally) in pids.iter().zip(&tallies) {
+            println!("{}", tally.line(*pid));
         }
-        let (accesses, errors) =
-            tallies.iter().fold((0, 0), |(a, e), (accesses, errors)| (a + accesses, e + errors));
-        let percent = 100.0 * errors as f64 / accesses.max(1) as f64;
-        println!("total: accesses={accesses}, errors={errors} ({percent:.1}%)");
+        println!("{}", Tally::total_line(&tallies));
         // ANCHOR_END: summary
         drop(shm);
         sem.remove()?;
@@ -126,8 +118,7 @@ fn busy(shm: &Attached, sem: SemId, racer: usize, args: &Args) -> Result<()> {
             std::io::stdout().flush().call("write(stdout)")?;
         }
     }
-    shm.atomic_i32(TALLIES + 8 * racer).store(args.iterations, Ordering::SeqCst);
-    shm.atomic_i32(TALLIES + 8 * racer + 4).store(errors, Ordering::SeqCst);
+    store_tally(shm, racer, Tally { accesses: args.iterations as u64, errors });
     Ok(())
 }
 
@@ -136,30 +127,9 @@ fn busy(shm: &Attached, sem: SemId, racer: usize, args: &Args) -> Result<()> {
 fn access_shm(shm: &Attached, sem: SemId, me: i32, args: &Args) -> Result<Option<String>> {
     semop(sem, &[SemOp::new(0, -1).undo()])?; // P: wait for the segment, take it
     shm.write_cstr(PID_TEXT, me.to_string().as_bytes());
-    window(args);
+    window(args.delay, !args.no_yield);
     let text = String::from_utf8_lossy(&shm.read_cstr(PID_TEXT)).into_owned();
     semop(sem, &[SemOp::new(0, 1).undo()])?; // V: give it back
     Ok((text.parse::<i32>() != Ok(me)).then_some(text))
 }
 // ANCHOR_END: busy
-
-/// shmbusyaccess's window between write and read: a spin, with sched_yield() in the middle, which
-/// hands the CPU to another racer right there. Without the semaphore that racer would overwrite
-/// the pid; with it, it blocks in its P until our V.
-fn window(args: &Args) {
-    let half = args.delay / 2;
-    for _ in 0..half {
-        std::hint::spin_loop();
-    }
-    if !args.no_yield {
-        let _ = nix::sched::sched_yield();
-    }
-    for _ in half..args.delay {
-        std::hint::spin_loop();
-    }
-}
-
-fn read_tally(shm: &Attached, racer: usize) -> (u64, u64) {
-    let load = |offset: usize| u64::try_from(shm.atomic_i32(offset).load(Ordering::SeqCst)).unwrap_or(0);
-    (load(TALLIES + 8 * racer), load(TALLIES + 8 * racer + 4))
-}

@@ -4,9 +4,8 @@
 //! Nothing here is wrong with shared memory itself; the processes simply do not take turns. The
 //! semaphore chapter's `shmcontrol` runs the same loop inside a semaphore and the errors vanish.
 
-use std::sync::atomic::Ordering;
-
 use ch10_shm::Tally;
+use ch10_shm::race::{PID_TEXT, RACERS, SIZE, read_tally, store_tally, window};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
@@ -40,13 +39,6 @@ struct Args {
 
 /// The slides' key (`shmbusyaccess 12345`) and size (`shmget(shmkey, 128, ...)`).
 const DEFAULT_KEY: Key = Key(12345);
-const SIZE: usize = 128;
-/// Where the pid is written: the first bytes, as text, as the slides' `sprintf(shm_data, "%d", ...)`.
-const PID_TEXT: usize = 0;
-/// Where racer k leaves its tally for the parent (accesses, errors): 8 bytes per racer from here,
-/// well away from the bytes being fought over.
-const TALLIES: usize = 64;
-const RACERS: usize = 3;
 
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
@@ -109,52 +101,19 @@ fn busy(shm: &Attached, racer: usize, args: &Args) -> Result<()> {
             }
         }
     }
-    shm.atomic_i32(TALLIES + 8 * racer).store(args.iterations, Ordering::SeqCst);
-    shm.atomic_i32(TALLIES + 8 * racer + 4).store(errors, Ordering::SeqCst);
+    store_tally(shm, racer, Tally { accesses: args.iterations as u64, errors: errors as u64 });
     Ok(())
 }
 
 /// Write my pid, wait, read it back: `Some(what was there)` if it is no longer mine.
 fn access_shm(shm: &Attached, me: i32, args: &Args) -> Option<String> {
     shm.write_cstr(PID_TEXT, me.to_string().as_bytes());
-    window(args);
+    window(args.delay, !args.no_yield);
     let text = String::from_utf8_lossy(&shm.read_cstr(PID_TEXT)).into_owned();
     // A read that overlaps a write can even see a mix of two pids' digits: an error too.
     (text.parse::<i32>() != Ok(me)).then_some(text)
 }
 // ANCHOR_END: busy
-
-// ANCHOR: window
-/// The moment between writing and reading, where another process can get in.
-///
-/// On two or more CPUs the racers really run at the same time, and the spin alone gives the
-/// others time to write. On one CPU (`taskset -c 0`) only one process runs at a time, and another
-/// one can get in only if the scheduler switches inside the window: a time slice ends every few
-/// milliseconds, against a window of microseconds, so errors drop to a fraction of a percent and
-/// a short run may show none: the race hides (try `taskset -c 0 shmbusyaccess --no-yield`).
-/// sched_yield() in the middle hands the CPU to another runnable racer right there: the unlucky
-/// preemption, made to happen every time rather than hoped for. The bug is the same either way;
-/// the yield only makes it show. (On several CPUs the yield costs little: with nobody else
-/// runnable on this CPU, it returns at once.)
-fn window(args: &Args) {
-    let half = args.delay / 2;
-    for _ in 0..half {
-        std::hint::spin_loop();
-    }
-    if !args.no_yield {
-        // It cannot fail on Linux; if it did, the window would just be shorter.
-        let _ = nix::sched::sched_yield();
-    }
-    for _ in half..args.delay {
-        std::hint::spin_loop();
-    }
-}
-// ANCHOR_END: window
-
-fn read_tally(shm: &Attached, racer: usize) -> Tally {
-    let load = |offset: usize| u64::try_from(shm.atomic_i32(offset).load(Ordering::SeqCst)).unwrap_or(0);
-    Tally { accesses: load(TALLIES + 8 * racer), errors: load(TALLIES + 8 * racer + 4) }
-}
 
 fn is_power_of_ten(mut n: i32) -> bool {
     while n % 10 == 0 && n > 1 {
