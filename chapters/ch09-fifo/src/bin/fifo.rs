@@ -186,10 +186,46 @@ fn demo() -> Result<()> {
     say!("writer: starting the reader, a separate program: fifo read {}", path.display());
     say!("writer: open({}, O_WRONLY) blocks until the reader opens the FIFO...", path.display());
     let reader = spawn_sibling("fifo", &["read".to_owned(), path.display().to_string()])?;
-    let first = open(&path, OFlag::O_WRONLY, Mode::empty()).call("open(O_WRONLY)")?;
+    // The writer's part runs in a thread while this one watches the reader, because of the trap of
+    // a blocking open(): if the reader died before opening the FIFO (killed, or unable to print),
+    // our open(O_WRONLY) would wait for it for ever.
+    let writer = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let written = write_two_ends(&path);
+            if written.is_err() {
+                // The same trap the other way round: should the reader still wait in its open(),
+                // a write end opened and closed at once releases it, and it reads end of file.
+                let _ = open(&path, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty());
+            }
+            written
+        }
+    });
+    let status = reader.wait()?;
+    // A stand-in reader for a moment: if the writer still waits in open() (the reader died before
+    // opening), this lets it return. After a normal run it changes nothing.
+    let stand_in = open(&path, OFlag::O_RDONLY | OFlag::O_NONBLOCK, Mode::empty());
+    // A panic in the writer thread (its stdout closed, say) goes on in this one, where it ends the
+    // program as it would have without the thread.
+    let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    drop(stand_in);
+    if !status.success() {
+        return Err(Error::other(format!("the reader {status}")));
+    }
+    written?;
+    say!("writer: the reader {status}");
+    fifo.remove()?;
+    say!("writer: unlink({}): the name is gone", path.display());
+    Ok(())
+}
+
+/// Open the FIFO twice for writing, write on both ends and close them: the reader sees end of file
+/// only after the second close. Every descriptor is closed when this returns, however it returns.
+fn write_two_ends(path: &Path) -> Result<()> {
+    let first = open(path, OFlag::O_WRONLY, Mode::empty()).call("open(O_WRONLY)")?;
     // The reader printed its lines before calling open(), and ours could not return before that.
     say!("writer: open returned: the reader has opened its end");
-    let second = open(&path, OFlag::O_WRONLY, Mode::empty()).call("open(O_WRONLY) again")?;
+    let second = open(path, OFlag::O_WRONLY, Mode::empty()).call("open(O_WRONLY) again")?;
     say!("writer: a second open(O_WRONLY) returns at once: a reader is there. Two write ends now");
     say!("writer: writing 3 lines on the first, closing it, then 1 line on the second");
     // Nothing more is printed until the reader has exited: it prints only after data arrives.
@@ -200,13 +236,7 @@ fn demo() -> Result<()> {
     drop(first); // one writer is left, so the reader does not see end of file yet
     let mut second = File::from(second);
     second.write_all(b"Still here: this is the second write end\n").call("write(second)")?;
-    drop(second); // the last writer closes: the reader's next read() returns 0
-
-    let status = reader.wait()?;
-    say!("writer: the reader {status}");
-    fifo.remove()?;
-    say!("writer: unlink({}): the name is gone", path.display());
-    Ok(())
+    Ok(()) // `second` closes here: the last writer is gone, the reader's next read() returns 0
 }
 
 /// What O_NONBLOCK changes, shown while nobody else has the FIFO open.

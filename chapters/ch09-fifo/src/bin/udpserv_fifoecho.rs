@@ -12,7 +12,6 @@
 //! ```
 
 use std::fs::File;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 
@@ -21,7 +20,7 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
 use shared::cleanup::{OwnedPath, TempDir};
-use shared::echo::{EchoRecord, HEADER_LEN, MAX_DATA};
+use shared::echo::{EchoRecord, MAX_DATA};
 use shared::process::fork_child;
 use shared::{CallContext, Error, Result};
 
@@ -82,7 +81,9 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: parent
 /// Open the FIFO for writing, then pass each datagram with its sender's address to the child.
 fn parent_start(socket: &UdpSocket, path: &Path) -> Result<()> {
-    // Blocks until the child has opened the FIFO for reading.
+    // Blocks until the child has opened the FIFO for reading. (Were the child to die before its
+    // open, this one would wait for ever: Ctrl-C still ends the server and cleans up. `fifo`, the
+    // demo, shows a way out: a stand-in reader.)
     let fifo =
         open(path, OFlag::O_WRONLY, Mode::empty()).call(format!("open({}, O_WRONLY)", path.display()))?;
     println!("parent: open({}, O_WRONLY) returned: the child has the read end", path.display());
@@ -132,7 +133,10 @@ fn child_start(socket: &UdpSocket, path: &Path) -> Result<()> {
     let mut fifo = File::from(
         open(path, OFlag::O_RDONLY, Mode::empty()).call(format!("open({}, O_RDONLY)", path.display()))?,
     );
-    while let Some(record) = read_record(&mut fifo, path)? {
+    // A FIFO is a byte stream with no message boundaries: read_from reads a record's header, then
+    // exactly the data it announces.
+    let what = path.display().to_string();
+    while let Some(record) = EchoRecord::read_from(&mut fifo, &what)? {
         // The child sends on the socket it inherited, so the echo comes from the address the client
         // sent to. Printed before sending, so the line is out before the client sees its echo.
         println!("child: echoing {} bytes to {}", record.data.len(), record.client);
@@ -146,22 +150,5 @@ fn child_start(socket: &UdpSocket, path: &Path) -> Result<()> {
     // The last writer (the parent) has closed the FIFO: it is gone, so we end too.
     println!("child: read() returned 0: end of file, the parent is gone");
     Ok(())
-}
-
-/// The next record, or `None` at end of file. A FIFO is a byte stream with no message boundaries:
-/// the header says how many data bytes follow, and we read exactly that many.
-fn read_record(fifo: &mut File, path: &Path) -> Result<Option<EchoRecord>> {
-    let mut header = [0u8; HEADER_LEN];
-    let first = fifo.read(&mut header).call(format!("read({})", path.display()))?;
-    if first == 0 {
-        return Ok(None);
-    }
-    // The parent wrote the whole record in one atomic write, so the rest is already there.
-    fifo.read_exact(&mut header[first..]).call(format!("read({}) of a record header", path.display()))?;
-    let mut record = header.to_vec();
-    record.resize(HEADER_LEN + EchoRecord::data_len(&header)?, 0);
-    fifo.read_exact(&mut record[HEADER_LEN..])
-        .call(format!("read({}) of a record's data", path.display()))?;
-    EchoRecord::decode(&record).map(Some)
 }
 // ANCHOR_END: child
