@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 /* Must match src/channel.rs. */
-#define RING_SLOTS 4 /* slots of the shared-memory ring in the bandwidth test */
+#define RING_SLOTS 8 /* slots of the shared-memory ring in the bandwidth test */
 #define STAMP_BYTES 8 /* each message starts with its sequence number */
 
 enum mech { PIPE, FIFO, SVMSG, SVSHM, SOCKETPAIR, MQUEUE, MEMCPY };
@@ -405,9 +405,9 @@ static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
         have_dir = 1;
         for (int k = 0; k < m.nchan; k++) {
             snprintf(fifo_path[k], sizeof fifo_path[k], "%s/%s", dir, k == 0 ? "down" : "up");
+            nfifos = k + 1; /* before it exists: a signal just after mkfifo must not leave it */
             if (mkfifo(fifo_path[k], 0600) == -1)
                 fail_errno("mkfifo(%s)", fifo_path[k]);
-            nfifos = k + 1;
         }
         break;
     }
@@ -466,6 +466,14 @@ static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
         break;
     }
 
+    /* Signals wait until `peer` is set: a SIGTERM between fork and that line would leave the
+       peer running, blocked in open() on a FIFO forever. */
+    sigset_t held, before;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGHUP);
+    sigprocmask(SIG_BLOCK, &held, &before);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == -1)
@@ -476,6 +484,7 @@ static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &before, NULL);
         error_fd = m.ack[1];
         close(m.ctl[1]);
         close(m.ack[0]);
@@ -491,6 +500,7 @@ static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
         peer_loop();
     }
     peer = pid;
+    sigprocmask(SIG_SETMASK, &before, NULL);
     close(m.ctl[0]);
     close(m.ack[1]);
     if (mech == PIPE) {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use nix::fcntl::OFlag;
 use shared::key::{IPC_PRIVATE, Key};
-use shared::process::{Child, Fork, exit_child, fork};
+use shared::process::{Child, Fork, exit_child};
 use shared::{CallContext, Error, Result};
 
 use crate::mechanism::{Mechanism, Test};
@@ -43,7 +43,7 @@ impl CBaseline {
         // file on its input); dup2 clears the flag on the copies that become its fds 0 and 1.
         let (command_read, command_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).call("pipe2()")?;
         let (answer_read, answer_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).call("pipe2()")?;
-        match fork()? {
+        match crate::peer::fork_registered()? {
             Fork::Child => {
                 let started = nix::unistd::dup2_stdin(&command_read)
                     .and_then(|()| nix::unistd::dup2_stdout(&answer_write))

@@ -36,7 +36,7 @@ pub const STAMP_BYTES: usize = 8;
 
 /// Slots in the shared-memory ring of the bandwidth test: the writer fills one while the reader
 /// empties another.
-pub const RING_SLOTS: usize = 4;
+pub const RING_SLOTS: usize = 8;
 
 const PAGE: usize = 4096;
 
@@ -186,9 +186,12 @@ impl Link {
                 let dir = TempDir::new("ipc-bench")?;
                 for name in ["down", "up"].into_iter().take(channels) {
                     let path = dir.path().join(name);
+                    // Registered before it exists, so a signal right after mkfifo cannot leave it
+                    // behind (unlinking a name never made fails harmlessly; the directory is ours).
+                    let fifo = OwnedPath::new(&path);
                     nix::unistd::mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR)
                         .call(format!("mkfifo({})", path.display()))?;
-                    objects.fifos.push(OwnedPath::new(&path));
+                    objects.fifos.push(fifo);
                     link.fifos.push(path);
                 }
                 objects.dir = Some(dir);
