@@ -23,7 +23,7 @@ struct Args {
     /// Add IPC_EXCL: fail with EEXIST rather than open a queue that already has this key.
     #[arg(long)]
     excl: bool,
-    /// Permission bits for a new queue, in octal (0666 lets every user read and remove it).
+    /// Permission bits for a new queue, in octal (0666 lets every user send and take messages).
     #[arg(long, default_value = "600", value_parser = parse_mode)]
     mode: i32,
 }
