@@ -186,17 +186,20 @@ pub fn msgctl_rmid(msqid: MsqId) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cleanup::Owned;
     use crate::error::Errno;
     use crate::ipc::{IPC_CREAT, IPC_NOWAIT};
     use crate::key::IPC_PRIVATE;
 
-    fn private_queue() -> MsqId {
-        msgget(IPC_PRIVATE, IPC_CREAT | 0o600).expect("msgget")
+    /// A new queue, removed even if the test panics half-way.
+    fn private_queue() -> Owned<MsqId> {
+        Owned::new(msgget(IPC_PRIVATE, IPC_CREAT | 0o600).expect("msgget"))
     }
 
     #[test]
     fn a_message_round_trips_with_its_type() {
-        let q = private_queue();
+        let queue = private_queue();
+        let q = queue.id();
         msgsnd(q, 42, b"hello", 0).unwrap();
         let stat = msgctl_stat(q).unwrap();
         assert_eq!((stat.qnum, stat.cbytes), (1, 5));
@@ -204,12 +207,13 @@ mod tests {
         assert_eq!(stat.perm.permissions(), 0o600);
         let msg = msgrcv(q, 64, 0, 0).unwrap();
         assert_eq!(msg, Message { mtype: 42, text: b"hello".to_vec() });
-        msgctl_rmid(q).unwrap();
+        queue.remove().unwrap();
     }
 
     #[test]
     fn msgtyp_selects_by_type_and_by_priority() {
-        let q = private_queue();
+        let queue = private_queue();
+        let q = queue.id();
         for (mtype, text) in [(3, "c"), (1, "a1"), (2, "b"), (1, "a2"), (5, "e")] {
             msgsnd(q, mtype, text.as_bytes(), 0).unwrap();
         }
@@ -219,27 +223,29 @@ mod tests {
         assert_eq!(take(-4).unwrap(), "a2");
         assert_eq!(take(0).unwrap(), "c", "0 takes the oldest");
         assert_eq!(take(-4).unwrap_err().errno(), Some(Errno::ENOMSG));
-        msgctl_rmid(q).unwrap();
+        queue.remove().unwrap();
     }
 
     #[test]
     fn too_long_is_e2big_unless_msg_noerror_truncates() {
-        let q = private_queue();
+        let queue = private_queue();
+        let q = queue.id();
         msgsnd(q, 1, b"0123456789", 0).unwrap();
         assert_eq!(msgrcv(q, 4, 0, IPC_NOWAIT).unwrap_err().errno(), Some(Errno::E2BIG));
         assert_eq!(msgrcv(q, 4, 0, MSG_NOERROR).unwrap().text, b"0123");
-        msgctl_rmid(q).unwrap();
+        queue.remove().unwrap();
         let err = msgctl_stat(q).unwrap_err();
         assert!(matches!(err.errno(), Some(Errno::EINVAL | Errno::EIDRM)), "{err}");
     }
 
     #[test]
     fn ipc_set_changes_the_mode() {
-        let q = private_queue();
+        let queue = private_queue();
+        let q = queue.id();
         let mut stat = msgctl_stat(q).unwrap();
         stat.perm.mode = 0o640;
         msgctl_set(q, &stat).unwrap();
         assert_eq!(msgctl_stat(q).unwrap().perm.permissions(), 0o640);
-        msgctl_rmid(q).unwrap();
+        queue.remove().unwrap();
     }
 }

@@ -209,6 +209,7 @@ pub fn semctl_rmid(semid: SemId) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cleanup::Owned;
     use crate::error::Errno;
     use crate::ipc::IPC_CREAT;
     use crate::key::IPC_PRIVATE;
@@ -226,7 +227,8 @@ mod tests {
 
     #[test]
     fn values_set_get_and_operate_atomically() {
-        let set = semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600).unwrap();
+        let owned = Owned::new(semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600).unwrap());
+        let set = owned.id();
         assert_eq!(semctl_stat(set).unwrap().otime, 0, "no semop yet");
         semctl_setall(set, &[1, 2]).unwrap();
         semop(set, &[SemOp::new(0, -1), SemOp::new(1, -1)]).unwrap();
@@ -244,12 +246,13 @@ mod tests {
         semctl_setval(set, 1, 5).unwrap();
         assert_eq!(semctl_getval(set, 1).unwrap(), 5);
         assert!(semctl_setall(set, &[1]).is_err());
-        semctl_rmid(set).unwrap();
+        owned.remove().unwrap();
     }
 
     #[test]
     fn sem_undo_gives_back_what_a_dead_process_took() {
-        let set = semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600).unwrap();
+        let owned = Owned::new(semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600).unwrap());
+        let set = owned.id();
         semctl_setval(set, 0, 1).unwrap();
         match fork().unwrap() {
             Fork::Child => {
@@ -261,6 +264,6 @@ mod tests {
             }
         }
         assert_eq!(semctl_getval(set, 0).unwrap(), 1, "the child's -1 was undone at its exit");
-        semctl_rmid(set).unwrap();
+        owned.remove().unwrap();
     }
 }

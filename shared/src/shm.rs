@@ -181,13 +181,15 @@ pub fn shmctl_rmid(shmid: ShmId) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cleanup::Owned;
     use crate::ipc::IPC_CREAT;
     use crate::key::IPC_PRIVATE;
     use std::sync::atomic::Ordering;
 
     #[test]
     fn attach_counts_and_data_is_shared_between_mappings() {
-        let id = shmget(IPC_PRIVATE, 20, IPC_CREAT | 0o600).unwrap();
+        let owned = Owned::new(shmget(IPC_PRIVATE, 20, IPC_CREAT | 0o600).unwrap());
+        let id = owned.id();
         let first = shmat(id, 0).unwrap();
         let second = shmat(id, 0).unwrap();
         assert_eq!(shmctl_stat(id).unwrap().nattch, 2);
@@ -200,15 +202,16 @@ mod tests {
         drop(second);
         let stat = shmctl_stat(id).unwrap();
         assert_eq!((stat.nattch, stat.segsz, stat.cpid), (0, 20, std::process::id() as i32));
-        shmctl_rmid(id).unwrap();
+        owned.remove().unwrap();
     }
 
     #[test]
     #[should_panic(expected = "outside the 20-byte segment")]
     fn writing_past_the_end_is_refused() {
-        let id = shmget(IPC_PRIVATE, 20, IPC_CREAT | 0o600).unwrap();
+        let owned = Owned::new(shmget(IPC_PRIVATE, 20, IPC_CREAT | 0o600).unwrap());
+        let id = owned.id();
         let segment = shmat(id, 0).unwrap();
-        shmctl_rmid(id).unwrap(); // Linux frees it when `segment` detaches.
+        owned.remove().unwrap(); // Linux frees it when `segment` detaches.
         segment.write(16, b"12345");
     }
 }
