@@ -11,8 +11,9 @@
  *
  * It is driven through standard input, one command per line, and answers one line each:
  *
- *   setup lat|bw MECH SIZE OFF  ready     make the objects, fork the peer (MECH as in the Rust side;
- *                                         OFF: the Rust MsgBuf text's address mod 64, see make_end)
+ *   setup lat|bw|calls MECH SIZE OFF  ready   make the objects, fork the peer (none for calls: one
+ *                                         process sends to itself); MECH as in the Rust side;
+ *                                         OFF: the Rust MsgBuf text's address mod 64, see make_end
  *   run COUNT VERIFY         ns N         one timed run of COUNT round trips or messages
  *   end                      done         stop the peer, remove the objects
  *   (end of input)                        exit 0
@@ -253,7 +254,8 @@ static const char *recv_msg(struct chan *c) {
 
 /* ---- One measurement's state ---- */
 static struct {
-    int lat;                 /* 1: ping-pong latency, 0: one-way bandwidth */
+    int lat;                 /* 1: ping-pong latency, 0: one-way bandwidth or calls */
+    int calls;               /* 1: one process sends to itself, no peer */
     enum mech mech;
     size_t size;
     size_t text_offset;      /* SysV queue: where the Rust side's mtext sits, mod 64 */
@@ -374,10 +376,11 @@ static void peer_loop(void) {
     }
 }
 
-static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
+static void setup(int lat, int calls, enum mech mech, size_t size, size_t text_offset) {
     memset(&m, 0, sizeof m);
     m.text_offset = text_offset % 64;
     m.lat = lat;
+    m.calls = calls;
     m.mech = mech;
     m.size = size;
     m.nchan = lat ? 2 : 1;
@@ -389,7 +392,9 @@ static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
     }
     if (size < STAMP_BYTES && !lat)
         fail("a bandwidth message must hold its %d-byte stamp", STAMP_BYTES);
-    if (pipe(m.ctl) == -1 || pipe(m.ack) == -1)
+    if (calls && mech == FIFO)
+        fail("a FIFO cannot be opened at both ends by one process (use pipe)");
+    if (!calls && (pipe(m.ctl) == -1 || pipe(m.ack) == -1))
         fail_errno("pipe()");
     switch (mech) {
     case PIPE:
@@ -464,6 +469,13 @@ static void setup(int lat, enum mech mech, size_t size, size_t text_offset) {
     }
     case MEMCPY:
         break;
+    }
+
+    if (calls) {
+        /* Both ends of channel 0 in this process: down sends, up receives. */
+        make_end(&m.down, 0, 1);
+        make_end(&m.up, 0, 0);
+        return;
     }
 
     /* Signals wait until `peer` is set: a SIGTERM between fork and that line would leave the
@@ -548,6 +560,18 @@ static uint64_t run(uint64_t count, uint64_t verify) {
             fail("memcpy: the copy differs");
         return t1 - t0;
     }
+    if (m.calls) {
+        uint64_t mask = stamp_mask(m.size);
+        t0 = now_ns();
+        for (uint64_t i = 0; i < count; i++) {
+            send_msg(&m.down, i);
+            const char *back = recv_msg(&m.up);
+            if (get_stamp(back, m.size) != (i & mask))
+                fail("message %llu came back as %llu", (unsigned long long)i,
+                     (unsigned long long)get_stamp(back, m.size));
+        }
+        return now_ns() - t0;
+    }
     struct command cmd = {count, verify};
     write_all(m.ctl[1], &cmd, sizeof cmd, "control pipe");
     if (m.lat) {
@@ -574,28 +598,33 @@ static uint64_t run(uint64_t count, uint64_t verify) {
 
 static void end(void) {
     if (m.mech != MEMCPY) {
-        struct command stop = {0, 0};
-        write_all(m.ctl[1], &stop, sizeof stop, "control pipe");
-        int status;
-        if (waitpid(peer, &status, 0) == -1)
-            fail_errno("waitpid(%d)", (int)peer);
-        peer = -1;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            fail("the peer ended with status %#x", status);
-        close(m.ctl[1]);
-        close(m.ack[0]);
+        if (!m.calls) {
+            struct command stop = {0, 0};
+            write_all(m.ctl[1], &stop, sizeof stop, "control pipe");
+            int status;
+            if (waitpid(peer, &status, 0) == -1)
+                fail_errno("waitpid(%d)", (int)peer);
+            peer = -1;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail("the peer ended with status %#x", status);
+            close(m.ctl[1]);
+            close(m.ack[0]);
+        }
         struct chan *ends[2] = {&m.down, &m.up};
-        for (int k = 0; k < m.nchan; k++) {
+        for (int k = 0; k < (m.lat || m.calls ? 2 : 1); k++) {
             struct chan *c = ends[k];
             if (m.mech == PIPE || m.mech == FIFO)
                 close(c->fd);
-            if (m.mech == MQUEUE)
-                mq_close(c->mq);
             free(c->buf);
             free(c->mb_alloc);
         }
-        if (m.mech == SOCKETPAIR)
+        for (int k = 0; k < m.nchan && m.mech == MQUEUE; k++)
+            mq_close(m.mq[k]);
+        if (m.mech == SOCKETPAIR) {
             close(m.sv[0]);
+            if (m.calls)
+                close(m.sv[1]);
+        }
         if (m.shm != NULL && shmdt(m.shm) == -1)
             fail_errno("shmdt(shmid=%d)", shmid);
         if (msqid != -1 && msgctl(msqid, IPC_RMID, NULL) == -1)
@@ -655,9 +684,10 @@ int main(int argc, char *argv[]) {
             int mech = -1;
             for (int i = 0; i <= MEMCPY; i++)
                 if (strcmp(name, mech_names[i]) == 0) mech = i;
-            if (mech < 0 || (strcmp(kind, "lat") != 0 && strcmp(kind, "bw") != 0) || a == 0)
+            int lat = strcmp(kind, "lat") == 0, calls = strcmp(kind, "calls") == 0;
+            if (mech < 0 || !(lat || calls || strcmp(kind, "bw") == 0) || a == 0)
                 fail("bad setup: %s", line);
-            setup(strcmp(kind, "lat") == 0, (enum mech)mech, (size_t)a, (size_t)b);
+            setup(lat, calls, (enum mech)mech, (size_t)a, (size_t)b);
             printf("ready\n");
         } else if (sscanf(line, "run %llu %llu", &a, &b) == 2) {
             printf("ns %llu\n", (unsigned long long)run(a, b));

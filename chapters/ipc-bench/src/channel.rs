@@ -150,7 +150,9 @@ pub struct Link {
     queue: Option<MsqId>,
     shm: Option<(Rc<Attached>, SemId)>,
     slots: usize,
-    mqueues: Vec<Mq>,
+    /// POSIX queues, per channel: the descriptors still to hand out (the calls test needs two
+    /// for its one queue, one to send with and one to receive with).
+    mqueues: Vec<Vec<Mq>>,
 }
 
 impl Link {
@@ -159,7 +161,7 @@ impl Link {
     pub fn create(mechanism: Mechanism, test: Test, size: usize, key: Key) -> Result<(Link, Objects)> {
         let channels = match test {
             Test::Latency => 2,
-            Test::Bandwidth => 1,
+            Test::Bandwidth | Test::Calls => 1,
         };
         let mut objects = Objects::default();
         let mut link = Link {
@@ -227,9 +229,15 @@ impl Link {
                     let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
                     let mq = mq_open(name.as_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR, Some(&attr))
                         .call(format!("mq_open({name}, maxmsg={maxmsg}, msgsize={size})"))?;
-                    link.mqueues.push(Mq(Some(mq)));
-                    // The descriptor is all the child needs (fork copies it): remove the name at
-                    // once, so nothing can be left behind, whatever happens next.
+                    let mut descriptors = vec![Mq(Some(mq))];
+                    if test == Test::Calls {
+                        let again = mq_open(name.as_str(), MQ_OFlag::O_RDWR, Mode::empty(), None)
+                            .call(format!("mq_open({name})"))?;
+                        descriptors.push(Mq(Some(again)));
+                    }
+                    link.mqueues.push(descriptors);
+                    // The descriptors are all the child needs (fork copies them): remove the name
+                    // at once, so nothing can be left behind, whatever happens next.
                     mq_unlink(name.as_str()).call(format!("mq_unlink({name})"))?;
                 }
             }
@@ -244,6 +252,15 @@ impl Link {
         let tx = self.tx(0, true)?;
         let rx = if self.channels == 2 { Some(self.rx(1, true)?) } else { None };
         Ok((tx, rx))
+    }
+
+    /// Both ends of channel 0, for one process that sends to itself (the calls test).
+    pub fn both_ends(mut self) -> Result<(Tx, Rx)> {
+        if self.mechanism == Mechanism::Fifo {
+            // open() of one end waits for the other: one process cannot open both in turn.
+            return Err(Error::other("a FIFO cannot be opened at both ends by one process (use pipe)"));
+        }
+        Ok((self.tx(0, true)?, self.rx(0, false)?))
     }
 
     /// The child's ends: it receives on channel 0 and, for latency, sends on channel 1.
@@ -280,7 +297,7 @@ impl Link {
                 let (segment, semaphores) = self.shm.clone().expect("a segment");
                 Tx::Shm { ring: self.ring(segment, semaphores, k), msg }
             }
-            Mechanism::Mqueue => Tx::Mq { mq: std::mem::replace(&mut self.mqueues[k], Mq(None)), msg },
+            Mechanism::Mqueue => Tx::Mq { mq: self.mqueues[k].pop().expect("a descriptor per end"), msg },
             Mechanism::Memcpy => unreachable!("memcpy has no channel"),
         })
     }
@@ -307,7 +324,7 @@ impl Link {
                 let (segment, semaphores) = self.shm.clone().expect("a segment");
                 Rx::Shm { ring: self.ring(segment, semaphores, k), msg }
             }
-            Mechanism::Mqueue => Rx::Mq { mq: std::mem::replace(&mut self.mqueues[k], Mq(None)), msg },
+            Mechanism::Mqueue => Rx::Mq { mq: self.mqueues[k].pop().expect("a descriptor per end"), msg },
             Mechanism::Memcpy => unreachable!("memcpy has no channel"),
         })
     }

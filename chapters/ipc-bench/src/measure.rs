@@ -16,7 +16,7 @@ use shared::{Error, Result};
 
 use crate::cbaseline::CBaseline;
 use crate::mechanism::{Mechanism, Test, size_text};
-use crate::peer::{Memcpy, Peer};
+use crate::peer::{Memcpy, Peer, Solo};
 
 /// How to measure, for every figure.
 #[derive(Debug, Clone)]
@@ -59,6 +59,7 @@ impl Figure {
         match self.test {
             Test::Latency => "µs",
             Test::Bandwidth => "MB/s",
+            Test::Calls => "ns",
         }
     }
 
@@ -68,6 +69,7 @@ impl Figure {
         match self.test {
             Test::Latency => nanos / 1000.0 / self.count as f64,
             Test::Bandwidth => (self.count as f64 * self.size as f64) / nanos * 1000.0,
+            Test::Calls => nanos / self.count as f64,
         }
     }
 
@@ -100,11 +102,7 @@ impl Figure {
 
     /// `latency pipe 1 B`, for progress lines and errors.
     pub fn name(test: Test, mechanism: Mechanism, size: usize) -> String {
-        let test = match test {
-            Test::Latency => "latency",
-            Test::Bandwidth => "bandwidth",
-        };
-        format!("{test} {} {}", mechanism.slug(), size_text(size))
+        format!("{} {} {}", test.name(), mechanism.slug(), size_text(size))
     }
 }
 
@@ -122,6 +120,7 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 /// The Rust side of a figure: two processes, or memcpy in this one.
 enum RustSide {
     Ipc(Box<Peer>),
+    Solo(Box<Solo>),
     Memcpy(Memcpy),
 }
 
@@ -129,6 +128,7 @@ impl RustSide {
     fn run(&mut self, count: u64, verify: bool) -> Result<Duration> {
         match self {
             RustSide::Ipc(peer) => peer.run(count, verify),
+            RustSide::Solo(solo) => solo.run(count),
             RustSide::Memcpy(memcpy) => memcpy.run(count),
         }
     }
@@ -145,15 +145,17 @@ pub fn measure(
 ) -> Result<Figure> {
     let name = Figure::name(test, mechanism, size);
     let rust_error = |err: Error| in_context(err, &format!("{name} (Rust)"));
-    let mut rust = if mechanism.is_ipc() {
-        RustSide::Ipc(Box::new(
-            Peer::start(test, mechanism, size, plan.key, plan.inject_fault).map_err(rust_error)?,
-        ))
-    } else {
+    let mut rust = if !mechanism.is_ipc() {
         RustSide::Memcpy(Memcpy::new(size))
+    } else if test == Test::Calls {
+        RustSide::Solo(Box::new(Solo::start(mechanism, size, plan.key).map_err(rust_error)?))
+    } else {
+        let peer = Peer::start(test, mechanism, size, plan.key, plan.inject_fault).map_err(rust_error)?;
+        RustSide::Ipc(Box::new(peer))
     };
     let text_offset = match &rust {
         RustSide::Ipc(peer) => peer.text_offset(),
+        RustSide::Solo(solo) => solo.text_offset(),
         RustSide::Memcpy(_) => 0,
     };
     if let Some(c) = c.as_deref_mut() {
@@ -187,8 +189,10 @@ pub fn measure(
         figure.rust.push(rust_time);
         figure.c.extend(c_time);
     }
-    if let RustSide::Ipc(peer) = rust {
-        peer.finish().map_err(rust_error)?;
+    match rust {
+        RustSide::Ipc(peer) => peer.finish().map_err(rust_error)?,
+        RustSide::Solo(solo) => solo.finish().map_err(rust_error)?,
+        RustSide::Memcpy(_) => {}
     }
     if let Some(c) = c {
         c.end().map_err(|err| in_context(err, &name))?;
@@ -201,6 +205,7 @@ fn first_count(test: Test, size: usize) -> u64 {
     match test {
         Test::Latency => 100,
         Test::Bandwidth => ((256 << 10) / size).max(8) as u64,
+        Test::Calls => 1000,
     }
 }
 
@@ -211,6 +216,7 @@ fn sized_for(target: Duration, took: Duration, count: u64, test: Test, size: usi
     let wanted = (target.as_secs_f64() / per_item.max(1e-10)).round() as u64;
     let (least, most) = match test {
         Test::Latency => (20, 10_000_000),
+        Test::Calls => (100, 100_000_000),
         Test::Bandwidth => (4, ((8u64 << 30) / size as u64).max(4)),
     };
     wanted.clamp(least, most)

@@ -81,6 +81,9 @@ pub enum Test {
     Latency,
     /// One process streams messages to the other: MB/s.
     Bandwidth,
+    /// One process sends a message and receives it itself: ns for the calls alone, with no
+    /// scheduler and no second process, where what the wrappers add is easiest to see.
+    Calls,
 }
 
 impl Test {
@@ -89,6 +92,16 @@ impl Test {
         match self {
             Test::Latency => "lat",
             Test::Bandwidth => "bw",
+            Test::Calls => "calls",
+        }
+    }
+
+    /// Its name in tables, progress lines and errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Test::Latency => "latency",
+            Test::Bandwidth => "bandwidth",
+            Test::Calls => "calls",
         }
     }
 }

@@ -180,6 +180,47 @@ fn check(message: &[u8], seq: u64, reference: &[u8]) -> Option<String> {
     ))
 }
 
+/// The calls test: one process sends on a channel and receives from it itself.
+pub struct Solo {
+    tx: Tx,
+    rx: Rx,
+    objects: Objects,
+    size: usize,
+}
+
+impl Solo {
+    pub fn start(mechanism: Mechanism, size: usize, key: Key) -> Result<Solo> {
+        let (link, objects) = Link::create(mechanism, Test::Calls, size, key)?;
+        let (tx, rx) = link.both_ends()?;
+        Ok(Solo { tx, rx, objects, size })
+    }
+
+    /// For the C baseline: where our SysV message text sits, mod 64.
+    pub fn text_offset(&self) -> usize {
+        self.tx.text_offset()
+    }
+
+    /// `count` times: send a message, receive it back.
+    pub fn run(&mut self, count: u64) -> Result<Duration> {
+        let mask = stamp_mask(self.size);
+        let start = Instant::now();
+        for seq in 0..count {
+            self.tx.send(seq)?;
+            let back = stamp(self.rx.recv()?);
+            if back != seq & mask {
+                return Err(Error::other(format!("message {seq} came back as {back}")));
+            }
+        }
+        Ok(start.elapsed())
+    }
+
+    pub fn finish(self) -> Result<()> {
+        let Solo { tx, rx, objects, .. } = self;
+        drop((tx, rx));
+        objects.remove()
+    }
+}
+
 /// The single-process copy: the most a machine can move, at each transfer size.
 pub struct Memcpy {
     source: AlignedBuf,

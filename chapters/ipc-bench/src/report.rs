@@ -45,15 +45,20 @@ pub fn header(test: Test, runs: usize) -> String {
     let (title, value) = match test {
         Test::Latency => ("Latency: one round trip, parent -> child -> parent (lower is better)", "µs"),
         Test::Bandwidth => ("Bandwidth: one process streams to the other (higher is better)", "MB/s"),
+        Test::Calls => {
+            ("Calls alone: one process sends a message and receives it itself (lower is better)", "ns")
+        }
     };
     let mut text = format!("{title}; median (min-max) of {runs} runs\n");
-    let size = if test == Test::Latency { "message" } else { "transfer" };
+    let size = if test == Test::Bandwidth { "transfer" } else { "message" };
     let rust = format!("Rust {value}");
     let c = format!("C {value}");
     write!(text, "  {:<19} {size:>8}  {rust:>CELL$}  {c:>CELL$}  {:>7}", "mechanism", "Rust/C")
         .expect("string");
-    if test == Test::Bandwidth {
-        text.push_str("  of memcpy");
+    match test {
+        Test::Bandwidth => text.push_str("  of memcpy"),
+        Test::Calls => text.push_str("  Rust-C ns"),
+        Test::Latency => {}
     }
     text
 }
@@ -76,6 +81,10 @@ pub fn row(figure: &Figure, memcpy: Option<f64>) -> String {
             None => text.push_str("         -"),
         }
     }
+    if let (Test::Calls, Some(c)) = (figure.test, figure.c_stats()) {
+        // What the wrappers add to one send and one receive, in nanoseconds.
+        write!(text, "  {:>+9.1}", figure.rust_stats().median - c.median).expect("string");
+    }
     text
 }
 
@@ -90,6 +99,8 @@ fn cell(figure: &Figure, stats: Stats) -> String {
         Test::Latency => format!("{value:.1}"),
         Test::Bandwidth if value < 100.0 => format!("{value:.1}"),
         Test::Bandwidth => format!("{value:.0}"),
+        Test::Calls if value < 100.0 => format!("{value:.1}"),
+        Test::Calls => format!("{value:.0}"),
     };
     format!("{} ({}-{})", number(stats.median), number(stats.min), number(stats.max))
 }
@@ -142,6 +153,20 @@ pub fn summary(setup: &Setup) -> Vec<String> {
             met(share >= SHM_SHARE_TARGET)
         ));
     }
+    let calls: Vec<(&Figure, f64, f64)> = setup
+        .figures
+        .iter()
+        .filter(|f| f.test == Test::Calls)
+        .filter_map(|f| f.c_stats().map(|c| (f, f.rust_stats().median - c.median, c.median)))
+        .collect();
+    if let Some((most, extra, c)) = calls.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        lines.push(format!(
+            "what the Rust side adds to a send and a receive (calls test): at most {extra:+.1} ns ({} {}, {:+.1}% of C's {c:.0} ns)",
+            most.mechanism,
+            size_text(most.size),
+            100.0 * extra / c
+        ));
+    }
     let paired: Vec<(&Figure, f64)> =
         setup.figures.iter().filter_map(|f| f.ratio().map(|r| (f, r))).collect();
     if let Some((worst, ratio)) = paired.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
@@ -150,10 +175,7 @@ pub fn summary(setup: &Setup) -> Vec<String> {
             "Rust/C: {within} of {} figures within {RATIO_TARGET:.2} (target: all; {}); the highest, {ratio:.2}, is {} {} {}",
             paired.len(),
             met(within == paired.len()),
-            match worst.test {
-                Test::Latency => "latency",
-                Test::Bandwidth => "bandwidth",
-            },
+            worst.test.name(),
             worst.mechanism,
             size_text(worst.size)
         ));
@@ -184,6 +206,7 @@ pub fn csv(setups: &[Setup]) -> String {
             let unit = match figure.test {
                 Test::Latency => "us_per_round_trip",
                 Test::Bandwidth => "MB_per_s",
+                Test::Calls => "ns_per_message",
             };
             let opt = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.4}"));
             writeln!(

@@ -1,8 +1,8 @@
 //! The chart, written by hand: SVG is text, and a chart is lines, circles, rectangles and labels.
 //!
 //! For each CPU set: bandwidth against transfer size (both axes logarithmic; Rust solid, C dashed,
-//! memcpy in black as the machine's limit), then the round-trip latency of each mechanism as bars
-//! (Rust, and C paler beside it) for each message size.
+//! memcpy in black as the machine's limit), then bars (Rust, and C paler beside it) for the
+//! round-trip latency of each mechanism at each message size, and for the calls test.
 
 use std::fmt::Write as _;
 
@@ -48,10 +48,10 @@ pub fn chart(setups: &[Setup], title: &str) -> String {
     for (index, setup) in setups.iter().enumerate() {
         let top = 40.0 + PANEL * index as f64;
         bandwidth(w, setup, top);
-        let sizes = latency_sizes(setup);
-        let each = (WIDTH - 40.0) / sizes.len().max(1) as f64;
-        for (column, size) in sizes.into_iter().enumerate() {
-            latency(w, setup, size, 20.0 + each * column as f64, top + 470.0, each - 20.0);
+        let columns = bar_charts(setup);
+        let each = (WIDTH - 40.0) / columns.len().max(1) as f64;
+        for (column, (test, size)) in columns.into_iter().enumerate() {
+            bars(w, setup, test, size, 20.0 + each * column as f64, top + 470.0, each - 20.0);
         }
     }
     svg.push_str("</svg>\n");
@@ -67,12 +67,16 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn latency_sizes(setup: &Setup) -> Vec<usize> {
-    let mut sizes: Vec<usize> =
-        setup.figures.iter().filter(|f| f.test == Test::Latency).map(|f| f.size).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    sizes
+/// The bar charts to draw: one per latency message size, then one per calls size.
+fn bar_charts(setup: &Setup) -> Vec<(Test, usize)> {
+    let mut charts = Vec::new();
+    for test in [Test::Latency, Test::Calls] {
+        let mut sizes: Vec<usize> = setup.figures.iter().filter(|f| f.test == test).map(|f| f.size).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        charts.extend(sizes.into_iter().map(|size| (test, size)));
+    }
+    charts
 }
 
 /// Bandwidth against transfer size, both on log scales.
@@ -226,16 +230,18 @@ fn bandwidth(w: &mut String, setup: &Setup, top: f64) {
     }
 }
 
-/// Horizontal bars: the round trip of each mechanism at one message size.
-fn latency(w: &mut String, setup: &Setup, size: usize, left: f64, top: f64, width: f64) {
-    let figures: Vec<&Figure> =
-        setup.figures.iter().filter(|f| f.test == Test::Latency && f.size == size).collect();
+/// Horizontal bars: each mechanism's figure for one test at one message size.
+fn bars(w: &mut String, setup: &Setup, test: Test, size: usize, left: f64, top: f64, width: f64) {
+    let figures: Vec<&Figure> = setup.figures.iter().filter(|f| f.test == test && f.size == size).collect();
+    let (what, unit) = match test {
+        Test::Calls => ("Send + receive in one process", "ns"),
+        _ => ("Round trip", "µs"),
+    };
     out(
         w,
         format_args!(
-            r#"<text x="{left}" y="{top}" font-size="14">Round trip, {}, CPUs {} (µs; Rust, C paler)</text>"#,
+            r#"<text x="{left}" y="{top}" font-size="13">{what}, {} ({unit}; C paler)</text>"#,
             size_text(size),
-            setup.cpus
         ),
     );
     let most = figures
@@ -265,17 +271,18 @@ fn latency(w: &mut String, setup: &Setup, size: usize, left: f64, top: f64, widt
         for (value, opacity, side) in bars {
             let Some(value) = value else { continue };
             let length = (value * scale).max(1.0);
+            let shown = if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.2}") };
             out(
                 w,
                 format_args!(
-                    r#"<rect x="{}" y="{y:.1}" width="{length:.1}" height="11" fill="{colour}" fill-opacity="{opacity}"><title>{mechanism} {side}: {value:.2} µs</title></rect>"#,
+                    r#"<rect x="{}" y="{y:.1}" width="{length:.1}" height="11" fill="{colour}" fill-opacity="{opacity}"><title>{mechanism} {side}: {shown} {unit}</title></rect>"#,
                     left + label
                 ),
             );
             out(
                 w,
                 format_args!(
-                    r#"<text x="{:.1}" y="{:.1}" font-size="10">{value:.2}</text>"#,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="10">{shown}</text>"#,
                     left + label + length + 4.0,
                     y + 9.5
                 ),

@@ -36,13 +36,15 @@ fn a_tiny_run_measures_every_mechanism_beside_c_and_leaves_nothing() {
     out.assert_success();
     let stdout = &out.stdout;
 
-    // Every mechanism: two latency rows and two bandwidth rows, each with a C figure and a ratio.
+    // Every mechanism: two latency rows, two bandwidth rows and (but a FIFO) a calls row, each
+    // with a C figure and a ratio.
     for mechanism in MECHANISMS {
         let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(&format!("  {mechanism} "))).collect();
+        let calls = usize::from(mechanism != "FIFO");
         assert_eq!(
             lines.len(),
-            4,
-            "{mechanism}: 1 B and 64 B round trips, 64 B and 4 KiB transfers:\n{stdout}"
+            4 + calls,
+            "{mechanism}: 1 B and 64 B round trips, 64 B and 4 KiB transfers, 64 B calls:\n{stdout}"
         );
         for line in lines {
             let figures = line.matches('(').count();
@@ -59,13 +61,15 @@ fn a_tiny_run_measures_every_mechanism_beside_c_and_leaves_nothing() {
         stdout.contains("checked: in every run, every message arrived once, in order, every byte intact")
     );
     assert!(stdout.contains("small messages (1-byte round trip): fastest"));
+    assert!(stdout.contains("what the Rust side adds to a send and a receive (calls test)"));
     assert!(stdout.contains("note: a debug build"), "a debug build says its Rust figures mean nothing");
 
-    // The CSV: a header and one line per figure (12 latency, 12 IPC bandwidth, 2 memcpy), all paired.
+    // The CSV: a header and one line per figure (12 latency, 12 IPC bandwidth, 2 memcpy, 5 calls),
+    // all paired.
     let csv = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("cpus,test,mechanism,bytes,count,runs,unit,rust_median"));
-    assert_eq!(lines.len(), 1 + 12 + 12 + 2, "{csv}");
+    assert_eq!(lines.len(), 1 + 12 + 12 + 2 + 5, "{csv}");
     for line in &lines[1..] {
         let fields: Vec<&str> = line.split(',').collect();
         assert_eq!(fields.len(), 14, "{line}");
@@ -84,8 +88,8 @@ fn a_tiny_run_measures_every_mechanism_beside_c_and_leaves_nothing() {
     assert_eq!(svg.matches("<polyline").count(), 7 + 7, "Rust and C lines for 6 mechanisms and memcpy");
     assert_eq!(
         svg.matches("<rect x=").count(),
-        1 + 6 * 2 * 2,
-        "the frame and a Rust and a C bar per round trip"
+        1 + (6 * 2 + 5) * 2,
+        "the frame, and a Rust and a C bar per round trip and per calls figure"
     );
     for mechanism in MECHANISMS {
         assert!(svg.contains(&format!(">{mechanism}</text>")), "{mechanism} is labelled");

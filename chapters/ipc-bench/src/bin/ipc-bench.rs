@@ -50,7 +50,7 @@ struct Args {
     /// Only these mechanisms (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "MECHANISM")]
     only: Vec<Mechanism>,
-    /// Only this test (repeat for both, the default).
+    /// Only this test (repeat for more; default: all three).
     #[arg(long = "test", value_enum, value_name = "TEST")]
     tests: Vec<Test>,
     /// Bandwidth transfer sizes (default 64,256,1K,4K,16K,64K,256K,1M).
@@ -80,6 +80,8 @@ struct Args {
 
 /// Round trips are timed with these message sizes: one byte, and a small message.
 const LATENCY_SIZES: [usize; 2] = [1, 64];
+/// The calls test sends messages of this size to itself.
+const CALLS_SIZES: [usize; 1] = [64];
 const BANDWIDTH_SIZES: [usize; 8] = [64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
 
 fn main() -> ExitCode {
@@ -109,7 +111,7 @@ fn main() -> ExitCode {
         let limits = Limits::read()?;
         let mechanisms: Vec<Mechanism> =
             Mechanism::ALL.into_iter().filter(|m| args.only.is_empty() || args.only.contains(m)).collect();
-        let tests: Vec<Test> = [Test::Latency, Test::Bandwidth]
+        let tests: Vec<Test> = [Test::Latency, Test::Bandwidth, Test::Calls]
             .into_iter()
             .filter(|t| args.tests.is_empty() || args.tests.contains(t))
             .collect();
@@ -180,6 +182,9 @@ fn work_list(
             let sizes = match test {
                 Test::Latency if mechanism.is_ipc() => LATENCY_SIZES.to_vec(),
                 Test::Latency => Vec::new(),
+                // A FIFO is a pipe once open, and one process cannot open both of its ends.
+                Test::Calls if mechanism.is_ipc() && mechanism != Mechanism::Fifo => CALLS_SIZES.to_vec(),
+                Test::Calls => Vec::new(),
                 Test::Bandwidth if mechanism.is_ipc() => limits.sizes_for(mechanism, sizes),
                 Test::Bandwidth => {
                     let mut all: Vec<usize> =
