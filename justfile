@@ -13,10 +13,9 @@ test:
 test-chapter crate:
     cargo test -p {{crate}}
 
-# Run a chapter's main program, e.g. `just run ch10-semaphore`, or another binary with arguments:
-# `just run ch10-msgq mkq 123`.
+# Run a chapter's program: `just run ch10-semaphore`, or `just run ch10-msgq mkq 123`.
 run crate bin="" *args="":
-    if [ -z "{{bin}}" ]; then cargo run -q -p {{crate}}; else cargo run -q -p {{crate}} --bin {{bin}} -- {{args}}; fi
+    @if [ -z "{{bin}}" ]; then cargo run -q -p {{crate}}; else cargo run -q -p {{crate}} --bin {{bin}} -- {{args}}; fi
 
 # Review changed snapshots: accept or reject each (needs `cargo install cargo-insta`).
 review:
@@ -26,9 +25,9 @@ review:
 ipcs:
     cargo run -q -p ch10-keys --bin ipcclean
 
-# Remove the System V objects you own (never another user's).
-clean-ipc:
-    cargo run -q -p ch10-keys --bin ipcclean -- --yes
+# Remove the System V objects you own, never another user's (as root add --key KEY or --all).
+clean-ipc *args="":
+    cargo run -q -p ch10-keys --bin ipcclean -- --yes {{args}}
 
 # Build the book into book/book/ (needs `cargo install mdbook --version 0.4.52`).
 book:
