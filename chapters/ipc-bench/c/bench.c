@@ -7,13 +7,15 @@
  * into an executable that ipc-bench runs as a coprocess, in the same invocation, so every Rust
  * figure has a C figure beside it:
  *
- *   ipc-bench-c KEY          KEY: "private" (IPC_PRIVATE) or a number; created IPC_CREAT|IPC_EXCL
+ *   ipc-bench-c KEY CPUS     KEY: "private" (IPC_PRIVATE) or a number; created IPC_CREAT|IPC_EXCL
+ *                            CPUS: where each peer runs, e.g. "1" or "1,2", or "any"
  *
  * It is driven through standard input, one command per line, and answers one line each:
  *
- *   setup lat|bw|calls MECH SIZE OFF  ready   make the objects, fork the peer (none for calls: one
- *                                         process sends to itself); MECH as in the Rust side;
- *                                         OFF: the Rust MsgBuf text's address mod 64, see make_end
+ *   setup lat|bw|calls MECH SIZE DS DR US UR   ready
+ *                            make the objects, fork the peer (none for calls: one process sends to
+ *                            itself); MECH as in the Rust side; DS..UR: where the Rust side's SysV
+ *                            message texts sit in their pages (down send/receive, up send/receive)
  *   run COUNT VERIFY         ns N         one timed run of COUNT round trips or messages
  *   end                      done         stop the peer, remove the objects
  *   (end of input)                        exit 0
@@ -26,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -63,6 +66,8 @@ static volatile int msqid = -1, shmid = -1, semid = -1;
 static char dir[PATH_MAX], fifo_path[2][PATH_MAX + 16];
 static volatile int have_dir, nfifos;
 static key_t key = IPC_PRIVATE;
+static cpu_set_t peer_cpus;            /* where the peer runs, when peer_pinned */
+static int peer_pinned;
 static int error_fd = STDOUT_FILENO; /* where "error ..." lines go: our stdout, or the peer's ack pipe */
 
 static void clean_up(void) {
@@ -258,7 +263,7 @@ static struct {
     int calls;               /* 1: one process sends to itself, no peer */
     enum mech mech;
     size_t size;
-    size_t text_offset;      /* SysV queue: where the Rust side's mtext sits, mod 64 */
+    size_t text_offset[4];   /* SysV queue: where the Rust side's mtexts sit in their pages */
     int nchan;               /* 2 for latency (down and up), 1 for bandwidth (down) */
     struct chan down, up;    /* this side's ends */
     int ctl[2], ack[2];      /* parent -> peer: run commands; peer -> parent: "ok" or "error" */
@@ -316,10 +321,10 @@ static void make_end(struct chan *c, int k, int is_sender) {
         break;
     case SVMSG:
         c->mtype = k + 1; /* one queue, two types, as in Stevens' lat_svmsg */
-        /* mtext at the same offset (mod 64) as the Rust side's MsgBuf text, for the reason
+        /* mtext at the same offset in its page as the Rust side's MsgBuf text, for the reason
            given at alloc_aligned. */
-        c->mb_alloc = alloc_aligned(m.size + 64);
-        c->mb = (struct msg *)(c->mb_alloc + (m.text_offset + 64 - sizeof(long)) % 64);
+        c->mb_alloc = alloc_aligned(m.size + 4096);
+        c->mb = (struct msg *)(c->mb_alloc + (m.text_offset[2 * k + !is_sender] + 4096 - sizeof(long)) % 4096);
         fill_pattern(c->mb->mtext, m.size);
         break;
     case SVSHM:
@@ -376,9 +381,10 @@ static void peer_loop(void) {
     }
 }
 
-static void setup(int lat, int calls, enum mech mech, size_t size, size_t text_offset) {
+static void setup(int lat, int calls, enum mech mech, size_t size, const unsigned long long offsets[4]) {
     memset(&m, 0, sizeof m);
-    m.text_offset = text_offset % 64;
+    for (int i = 0; i < 4; i++)
+        m.text_offset[i] = offsets[i] % 4096;
     m.lat = lat;
     m.calls = calls;
     m.mech = mech;
@@ -498,6 +504,8 @@ static void setup(int lat, int calls, enum mech mech, size_t size, size_t text_o
         signal(SIGHUP, SIG_DFL);
         sigprocmask(SIG_SETMASK, &before, NULL);
         error_fd = m.ack[1];
+        if (peer_pinned && sched_setaffinity(0, sizeof peer_cpus, &peer_cpus) == -1)
+            fail_errno("sched_setaffinity(0, peer cpus)");
         close(m.ctl[1]);
         close(m.ack[0]);
         if (mech == PIPE) {
@@ -651,9 +659,21 @@ static void end(void) {
 
 int main(int argc, char *argv[]) {
     owner = getpid();
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s KEY (private, or a number)\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s KEY CPUS (KEY: private or a number; CPUS: e.g. 1,2 or any)\n", argv[0]);
         return 2;
+    }
+    if (strcmp(argv[2], "any") != 0) {
+        CPU_ZERO(&peer_cpus);
+        for (char *p = argv[2], *endp; *p != '\0'; p = endp + (*endp == ',')) {
+            long cpu = strtol(p, &endp, 10);
+            if (endp == p || cpu < 0 || cpu >= CPU_SETSIZE || (*endp != ',' && *endp != '\0')) {
+                fprintf(stderr, "%s: '%s' is not a CPU list\n", argv[0], argv[2]);
+                return 2;
+            }
+            CPU_SET(cpu, &peer_cpus);
+        }
+        peer_pinned = 1;
     }
     if (strcmp(argv[1], "private") != 0) {
         char *endp;
@@ -680,14 +700,16 @@ int main(int argc, char *argv[]) {
     while (fgets(line, sizeof line, stdin) != NULL) {
         char kind[8], name[16];
         unsigned long long a, b;
-        if (sscanf(line, "setup %7s %15s %llu %llu", kind, name, &a, &b) == 4) {
+        unsigned long long offsets[4];
+        if (sscanf(line, "setup %7s %15s %llu %llu %llu %llu %llu", kind, name, &a, &offsets[0], &offsets[1],
+                   &offsets[2], &offsets[3]) == 7) {
             int mech = -1;
             for (int i = 0; i <= MEMCPY; i++)
                 if (strcmp(name, mech_names[i]) == 0) mech = i;
             int lat = strcmp(kind, "lat") == 0, calls = strcmp(kind, "calls") == 0;
             if (mech < 0 || !(lat || calls || strcmp(kind, "bw") == 0) || a == 0)
                 fail("bad setup: %s", line);
-            setup(lat, calls, (enum mech)mech, (size_t)a, (size_t)b);
+            setup(lat, calls, (enum mech)mech, (size_t)a, offsets);
             printf("ready\n");
         } else if (sscanf(line, "run %llu %llu", &a, &b) == 2) {
             printf("ns %llu\n", (unsigned long long)run(a, b));

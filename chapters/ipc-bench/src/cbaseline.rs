@@ -16,6 +16,8 @@ use shared::key::{IPC_PRIVATE, Key};
 use shared::process::{Child, Fork, exit_child};
 use shared::{CallContext, Error, Result};
 
+use crate::channel::TextOffsets;
+use crate::cpus::CpuList;
 use crate::mechanism::{Mechanism, Test};
 
 /// Where build.rs put the C program.
@@ -29,15 +31,17 @@ pub struct CBaseline {
 }
 
 impl CBaseline {
-    /// Start it; its System V objects will use `key`.
-    pub fn spawn(key: Key) -> Result<Self> {
+    /// Start it; its System V objects will use `key`, its peers run on `child_cpus`.
+    pub fn spawn(key: Key, child_cpus: Option<&CpuList>) -> Result<Self> {
         if !Path::new(PATH).exists() {
             return Err(Error::other(format!(
                 "the C baseline {PATH} is missing: rebuild with `cargo build --release -p ipc-bench`"
             )));
         }
         let key = if key == IPC_PRIVATE { "private".to_owned() } else { key.to_string() };
-        let argv = [CString::new("ipc-bench-c"), CString::new(key)].map(|arg| arg.expect("no NUL"));
+        let cpus = child_cpus.map_or_else(|| "any".to_owned(), CpuList::to_string);
+        let argv = [CString::new("ipc-bench-c"), CString::new(key), CString::new(cpus)]
+            .map(|arg| arg.expect("no NUL"));
         let path = CString::new(PATH).map_err(|_| Error::other("the C baseline's path contains a NUL"))?;
         // Close-on-exec, so the C program holds no copy of *our* ends (it would never see end of
         // file on its input); dup2 clears the flag on the copies that become its fds 0 and 1.
@@ -64,8 +68,19 @@ impl CBaseline {
     }
 
     /// `setup`: make the objects for one measurement and fork the C peer.
-    pub fn setup(&mut self, test: Test, mechanism: Mechanism, size: usize, text_offset: usize) -> Result<()> {
-        let answer = self.ask(&format!("setup {} {} {size} {text_offset}", test.slug(), mechanism.slug()))?;
+    pub fn setup(
+        &mut self,
+        test: Test,
+        mechanism: Mechanism,
+        size: usize,
+        offsets: TextOffsets,
+    ) -> Result<()> {
+        let [down_send, down_receive, up_send, up_receive] = offsets;
+        let answer = self.ask(&format!(
+            "setup {} {} {size} {down_send} {down_receive} {up_send} {up_receive}",
+            test.slug(),
+            mechanism.slug()
+        ))?;
         expect(&answer, "ready")
     }
 

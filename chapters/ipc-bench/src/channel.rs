@@ -40,6 +40,11 @@ pub const RING_SLOTS: usize = 8;
 
 const PAGE: usize = 4096;
 
+/// Where the four message buffers of a measurement put a SysV message's text within its page: the
+/// sender's and the receiver's of channel 0 (down), then of channel 1 (up). The C baseline puts its
+/// own at the same offsets (see [`AlignedBuf`] for why), so both sides copy alike.
+pub type TextOffsets = [usize; 4];
+
 /// The byte at offset `i` of every message (after the stamp).
 pub fn pattern(i: usize) -> u8 {
     (i % 251) as u8
@@ -381,11 +386,11 @@ pub enum Tx {
 }
 
 impl Tx {
-    /// For a SysV queue: where the message text sits in memory, mod 64, so the C baseline can put
+    /// For a SysV queue: where the message text sits within its page, so the C baseline can put
     /// its own at the same offset (see [`AlignedBuf`] for why that matters).
     pub fn text_offset(&self) -> usize {
         match self {
-            Tx::Msg { buf, .. } => buf.text().as_ptr() as usize % 64,
+            Tx::Msg { buf, .. } => buf.text().as_ptr() as usize % PAGE,
             _ => 0,
         }
     }
@@ -436,6 +441,14 @@ pub enum Rx {
 }
 
 impl Rx {
+    /// For a SysV queue: where the message text sits within its page (see [`Tx::text_offset`]).
+    pub fn text_offset(&self) -> usize {
+        match self {
+            Rx::Msg { buf, .. } => buf.text().as_ptr() as usize % PAGE,
+            _ => 0,
+        }
+    }
+
     /// Receive one whole message.
     pub fn recv(&mut self) -> Result<&[u8]> {
         match self {

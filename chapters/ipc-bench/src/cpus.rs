@@ -1,11 +1,14 @@
-//! Which CPUs the processes may run on: `--cpus 0` (one CPU) or `--cpus 0,1` (two).
+//! Where the two processes run: `--cpus 0` (both on one CPU), `--cpus 0,1` (the parent on CPU 0,
+//! the child on CPU 1) or `--cpus any` (wherever the scheduler puts them).
 //!
-//! On one CPU the two processes take turns: every hand-over is a context switch on that CPU, and
-//! nothing runs in parallel. On two, the reader can copy while the writer writes, but a wake-up
-//! often crosses to the other CPU (an inter-processor interrupt, and the cache lines of the
-//! message follow). Which one wins depends on the mechanism and the size, so the benchmark can
-//! measure under both. The set is applied to this process with `sched_setaffinity(2)` before
-//! anything forks; children, and the C baseline after its `exec`, inherit it.
+//! On one CPU the processes take turns: every hand-over is a context switch on that CPU, and
+//! nothing runs in parallel. On two, the reader can copy while the writer writes, but every
+//! wake-up crosses to the other CPU (an inter-processor interrupt; in a virtual machine, a trip
+//! through the hypervisor) and the message's cache lines follow it. Left alone, the scheduler
+//! sometimes keeps both processes on one CPU and sometimes not, so unpinned figures jump between
+//! the two stories from run to run; pinning makes each one repeatable. The CPUs are set with
+//! `sched_setaffinity(2)`: the parent's before anything forks (the C baseline inherits them
+//! through `exec`), each child's right after its fork.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,7 +17,7 @@ use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 use shared::{CallContext, Error, Result};
 
-/// A set of CPU numbers, written `0`, `0,1` or `0-3`.
+/// A placement: a list of CPU numbers (`0`, `0,1`, `0-3`), or none for `any`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CpuList(pub Vec<usize>);
 
@@ -22,13 +25,13 @@ impl FromStr for CpuList {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("'{text}' is not a CPU list: write e.g. 0, 0,1 or 0-3");
+        if text == "any" {
+            return Ok(CpuList(Vec::new()));
+        }
+        let bad = || format!("'{text}' is not a CPU list: write e.g. 0, 0,1, 0-3 or any");
         let mut cpus = Vec::new();
         for part in text.split(',') {
-            let (first, last) = match part.split_once('-') {
-                Some((first, last)) => (first, last),
-                None => (part, part),
-            };
+            let (first, last) = part.split_once('-').unwrap_or((part, part));
             let first: usize = first.trim().parse().map_err(|_| bad())?;
             let last: usize = last.trim().parse().map_err(|_| bad())?;
             if first > last || last >= CpuSet::count() {
@@ -36,26 +39,54 @@ impl FromStr for CpuList {
             }
             cpus.extend(first..=last);
         }
-        cpus.sort_unstable();
-        cpus.dedup();
+        // The order is kept: the first CPU is the parent's.
+        let mut seen = Vec::new();
+        cpus.retain(|cpu| {
+            !seen.contains(cpu) && {
+                seen.push(*cpu);
+                true
+            }
+        });
         Ok(CpuList(cpus))
     }
 }
 
 impl fmt::Display for CpuList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("any");
+        }
         let list: Vec<String> = self.0.iter().map(usize::to_string).collect();
         f.write_str(&list.join(","))
     }
 }
 
 impl CpuList {
-    /// What this set means for two processes passing messages.
-    pub fn story(&self) -> &'static str {
-        if self.0.len() == 1 {
-            "one CPU: the processes take turns, every hand-over is a context switch"
-        } else {
-            "the processes can run at once; a wake-up may cross to another CPU"
+    /// The parent's CPUs (and the C baseline's, and memcpy's); `None`: not pinned.
+    pub fn parent(&self) -> Option<CpuList> {
+        self.0.first().map(|&cpu| CpuList(vec![cpu]))
+    }
+
+    /// Each child's CPUs: the same one, or all but the parent's; `None`: not pinned.
+    pub fn child(&self) -> Option<CpuList> {
+        match self.0.as_slice() {
+            [] => None,
+            [only] => Some(CpuList(vec![*only])),
+            [_, rest @ ..] => Some(CpuList(rest.to_vec())),
+        }
+    }
+
+    /// What this placement means for two processes passing messages.
+    pub fn story(&self) -> String {
+        match self.0.as_slice() {
+            [] => "not pinned: the scheduler places the processes, and may keep both on one CPU".to_owned(),
+            [cpu] => {
+                format!("both processes on CPU {cpu}: they take turns, every hand-over is a context switch")
+            }
+            [parent, ..] => format!(
+                "the parent on CPU {parent}, the child on CPU {}: they run at once, every wake-up crosses CPUs",
+                self.child().expect("a child's CPUs")
+            ),
         }
     }
 }
@@ -80,12 +111,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lists_parse() {
+    fn lists_parse_and_split_between_parent_and_child() {
         assert_eq!("0".parse(), Ok(CpuList(vec![0])));
-        assert_eq!("1,0".parse(), Ok(CpuList(vec![0, 1])));
-        assert_eq!("0-2,5".parse(), Ok(CpuList(vec![0, 1, 2, 5])));
+        assert_eq!("1,0".parse(), Ok(CpuList(vec![1, 0])), "the first is the parent's");
+        assert_eq!("0-2,5,1".parse(), Ok(CpuList(vec![0, 1, 2, 5])));
+        assert_eq!("any".parse(), Ok(CpuList(vec![])));
         assert!("2-1".parse::<CpuList>().is_err());
         assert!("x".parse::<CpuList>().is_err());
         assert_eq!(CpuList(vec![0, 1]).to_string(), "0,1");
+        assert_eq!(CpuList(vec![]).to_string(), "any");
+        let split = CpuList(vec![0, 1, 2]);
+        assert_eq!((split.parent(), split.child()), (Some(CpuList(vec![0])), Some(CpuList(vec![1, 2]))));
+        let one = CpuList(vec![3]);
+        assert_eq!((one.parent(), one.child()), (Some(CpuList(vec![3])), Some(CpuList(vec![3]))));
+        assert_eq!(CpuList(vec![]).child(), None);
     }
 }

@@ -15,6 +15,7 @@ use shared::key::Key;
 use shared::{Error, Result};
 
 use crate::cbaseline::CBaseline;
+use crate::cpus::CpuList;
 use crate::mechanism::{Mechanism, Test, size_text};
 use crate::peer::{Memcpy, Peer, Solo};
 
@@ -31,6 +32,8 @@ pub struct Plan {
     pub key: Key,
     /// Tamper with one message, to show that the check works (tests only).
     pub inject_fault: bool,
+    /// Where each forked child runs (`None`: wherever the scheduler likes).
+    pub child_cpus: Option<CpuList>,
 }
 
 /// One figure: what was measured and the time of every timed run.
@@ -150,16 +153,16 @@ pub fn measure(
     } else if test == Test::Calls {
         RustSide::Solo(Box::new(Solo::start(mechanism, size, plan.key).map_err(rust_error)?))
     } else {
-        let peer = Peer::start(test, mechanism, size, plan.key, plan.inject_fault).map_err(rust_error)?;
+        let peer = Peer::start(test, mechanism, size, plan).map_err(rust_error)?;
         RustSide::Ipc(Box::new(peer))
     };
-    let text_offset = match &rust {
-        RustSide::Ipc(peer) => peer.text_offset(),
-        RustSide::Solo(solo) => solo.text_offset(),
-        RustSide::Memcpy(_) => 0,
+    let offsets = match &rust {
+        RustSide::Ipc(peer) => peer.text_offsets(),
+        RustSide::Solo(solo) => solo.text_offsets(),
+        RustSide::Memcpy(_) => [0; 4],
     };
     if let Some(c) = c.as_deref_mut() {
-        c.setup(test, mechanism, size, text_offset).map_err(|err| in_context(err, &name))?;
+        c.setup(test, mechanism, size, offsets).map_err(|err| in_context(err, &name))?;
     }
     let mut both = |count: u64, verify: bool, c_first: bool| -> Result<(Duration, Option<Duration>)> {
         let mut c_run = || match c.as_deref_mut() {

@@ -15,7 +15,8 @@ use shared::key::Key;
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
 
-use crate::channel::{AlignedBuf, Link, Objects, Rx, STAMP_BYTES, Tx, stamp, stamp_mask};
+use crate::channel::{AlignedBuf, Link, Objects, Rx, STAMP_BYTES, TextOffsets, Tx, stamp, stamp_mask};
+use crate::measure::Plan;
 use crate::mechanism::{Mechanism, Test};
 
 /// Two processes and a channel each way (latency) or one way (bandwidth).
@@ -30,24 +31,21 @@ pub struct Peer {
     test: Test,
     size: usize,
     inject_fault: bool,
+    offsets: TextOffsets,
 }
 
 impl Peer {
     /// Make the objects, fork the child, and open this side's ends.
-    pub fn start(
-        test: Test,
-        mechanism: Mechanism,
-        size: usize,
-        key: Key,
-        inject_fault: bool,
-    ) -> Result<Peer> {
-        let (link, objects) = Link::create(mechanism, test, size, key)?;
+    pub fn start(test: Test, mechanism: Mechanism, size: usize, plan: &Plan) -> Result<Peer> {
+        let (link, objects) = Link::create(mechanism, test, size, plan.key)?;
+        let inject_fault = plan.inject_fault;
         let (control_read, control) = nix::unistd::pipe().call("pipe(control)")?;
         let (acks, ack_write) = nix::unistd::pipe().call("pipe(ack)")?;
         match fork_registered()? {
             Fork::Child => {
                 drop((control, acks));
-                let code = match serve(link, size, &control_read, &ack_write) {
+                let placed = plan.child_cpus.as_ref().map_or(Ok(()), crate::cpus::pin);
+                let code = match placed.and_then(|()| serve(link, size, &control_read, &ack_write)) {
                     Ok(()) => 0,
                     Err(err) => {
                         // The parent reports it, as one line, when it reads the ack.
@@ -60,15 +58,24 @@ impl Peer {
             Fork::Parent { child } => {
                 drop((control_read, ack_write));
                 let (tx, rx) = link.parent_ends()?;
-                let acks = BufReader::new(File::from(acks));
-                Ok(Peer { child, control, acks, tx, rx, objects, test, size, inject_fault })
+                let mut acks = BufReader::new(File::from(acks));
+                // The child says it is ready, and where its message buffers are.
+                let ready = read_answer(&mut acks)?;
+                let numbers: Vec<usize> =
+                    ready.split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect();
+                let [down_receive, up_send] = numbers[..] else {
+                    return Err(Error::other(format!("the child said {ready:?}, not ready")));
+                };
+                let offsets =
+                    [tx.text_offset(), down_receive, up_send, rx.as_ref().map_or(0, Rx::text_offset)];
+                Ok(Peer { child, control, acks, tx, rx, objects, test, size, inject_fault, offsets })
             }
         }
     }
 
-    /// For the C baseline: where our SysV message text sits, mod 64.
-    pub fn text_offset(&self) -> usize {
-        self.tx.text_offset()
+    /// For the C baseline: where our SysV message buffers are.
+    pub fn text_offsets(&self) -> TextOffsets {
+        self.offsets
     }
 
     // ANCHOR: run
@@ -118,14 +125,19 @@ impl Peer {
     }
 
     fn read_ack(&mut self) -> Result<()> {
-        let mut line = String::new();
-        if self.acks.read_line(&mut line).call("read(ack)")? == 0 {
-            return Err(Error::other("the child ended without answering"));
-        }
-        match line.trim_end().strip_prefix("error ") {
-            None => Ok(()),
-            Some(error) => Err(Error::other(format!("the child: {error}"))),
-        }
+        read_answer(&mut self.acks).map(drop)
+    }
+}
+
+/// The child's next line on the ack pipe, or its error.
+fn read_answer(acks: &mut BufReader<File>) -> Result<String> {
+    let mut line = String::new();
+    if acks.read_line(&mut line).call("read(ack)")? == 0 {
+        return Err(Error::other("the child ended without answering"));
+    }
+    match line.trim_end().strip_prefix("error ") {
+        None => Ok(line.trim_end().to_owned()),
+        Some(error) => Err(Error::other(format!("the child: {error}"))),
     }
 }
 
@@ -133,6 +145,8 @@ impl Peer {
 /// The child: receive and echo (latency) or receive and check (bandwidth), run after run.
 fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<()> {
     let (mut rx, mut tx) = link.child_ends()?;
+    let up_send = tx.as_ref().map_or(0, Tx::text_offset);
+    write_all(acks, format!("ready {} {up_send}\n", rx.text_offset()).as_bytes(), "write(ack)")?;
     let reference = AlignedBuf::with_pattern(size);
     while let Some((count, verify)) = read_command(control)? {
         let mut bad = None;
@@ -195,9 +209,9 @@ impl Solo {
         Ok(Solo { tx, rx, objects, size })
     }
 
-    /// For the C baseline: where our SysV message text sits, mod 64.
-    pub fn text_offset(&self) -> usize {
-        self.tx.text_offset()
+    /// For the C baseline: where our SysV message buffers are.
+    pub fn text_offsets(&self) -> TextOffsets {
+        [self.tx.text_offset(), self.rx.text_offset(), 0, 0]
     }
 
     /// `count` times: send a message, receive it back.

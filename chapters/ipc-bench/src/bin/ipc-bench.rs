@@ -26,7 +26,7 @@ use shared::{CallContext, Result};
 #[command(after_help = "\
 Examples:
   ipc-bench --quick                      a first look, in under 20 s
-  ipc-bench                              the full run (a few minutes): one CPU, then all
+  ipc-bench                              the full run (a few minutes): --cpus 0, 0,1 and any
   ipc-bench --cpus 0 --cpus 0,1 --csv bench.csv --svg bench.svg
   ipc-bench --only pipe,svshm --sizes 4K,1M --runs 21
 
@@ -37,8 +37,8 @@ struct Args {
     /// A first look in under 20 s: 5 short runs per figure, all CPUs only.
     #[arg(long)]
     quick: bool,
-    /// Run on these CPUs only, e.g. 0 or 0,1 (repeat to compare; default: the first CPU, then all;
-    /// with --quick: all).
+    /// Where the processes run: 0 (both on CPU 0), 0,1 (the parent on 0, the child on 1) or any
+    /// (unpinned). Repeat to compare; default 0, 0,1 and any (with --quick: 0,1).
     #[arg(long, value_name = "LIST")]
     cpus: Vec<CpuList>,
     /// Timed runs per figure and language (default 11; 5 with --quick).
@@ -94,6 +94,7 @@ fn main() -> ExitCode {
             verify: args.verify,
             key: args.key.resolve(IPC_PRIVATE, b'R')?,
             inject_fault: args.inject_fault,
+            child_cpus: None,
         };
         let c_key = match (args.c_key, &args.key.key, &args.key.keyfile) {
             (Some(key), _, _) => key,
@@ -102,10 +103,22 @@ fn main() -> ExitCode {
             (None, None, None) => IPC_PRIVATE,
         };
         let allowed = cpus::allowed()?;
-        let cpu_sets = match args.cpus.is_empty() {
-            false => args.cpus.clone(),
-            true if args.quick || allowed.0.len() < 2 => vec![allowed.clone()],
-            true => vec![CpuList(vec![allowed.0[0]]), allowed.clone()],
+        // A child pinned to a CPU this process may not use would fail after its parent has begun
+        // to wait for it: refuse such a list here, in one line.
+        for cpu in args.cpus.iter().flat_map(|list| list.0.iter()) {
+            if !allowed.0.contains(cpu) {
+                return Err(shared::Error::other(format!(
+                    "--cpus: CPU {cpu} is not one this process may use ({allowed})"
+                )));
+            }
+        }
+        let cpu_sets = match (args.cpus.is_empty(), allowed.0.as_slice()) {
+            (false, _) => args.cpus.clone(),
+            (true, [first, second, ..]) if args.quick => vec![CpuList(vec![*first, *second])],
+            (true, [first, second, ..]) => {
+                vec![CpuList(vec![*first]), CpuList(vec![*first, *second]), CpuList(Vec::new())]
+            }
+            (true, _) => vec![CpuList(allowed.0.iter().take(1).copied().collect())],
         };
         // ANCHOR_END: plan
         let limits = Limits::read()?;
@@ -121,10 +134,11 @@ fn main() -> ExitCode {
         print_header(&args, &plan, &limits, &sizes)?;
         let mut setups = Vec::new();
         for cpus in cpu_sets {
-            cpus::pin(&cpus)?;
+            cpus::pin(&cpus.parent().unwrap_or_else(|| allowed.clone()))?;
+            let plan = Plan { child_cpus: cpus.child(), ..plan.clone() };
             println!("\nCPUs {cpus}: {}", cpus.story());
-            // Started after pinning: the C program inherits the CPU set.
-            let mut c = if args.no_c { None } else { Some(CBaseline::spawn(c_key)?) };
+            // Started after pinning: the C program inherits the parent's CPU.
+            let mut c = if args.no_c { None } else { Some(CBaseline::spawn(c_key, cpus.child().as_ref())?) };
             let mut progress = Progress::new(work.len());
             let mut setup = Setup { cpus, figures: Vec::new() };
             for (index, &(test, mechanism, size)) in work.iter().enumerate() {
