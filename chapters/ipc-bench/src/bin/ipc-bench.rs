@@ -34,7 +34,7 @@ Build it with --release (cargo run --release -p ipc-bench -- --quick): a debug b
 figures say nothing. Every IPC object, FIFO and process it makes is removed at the end, on error
 and on Ctrl-C.")]
 struct Args {
-    /// A first look in under 20 s: 5 short runs per figure, all CPUs only.
+    /// A first look in under 20 s: 5 short runs per figure, with --cpus 0,1 only.
     #[arg(long)]
     quick: bool,
     /// Where the processes run: 0 (both on CPU 0), 0,1 (the parent on 0, the child on 1) or any
@@ -44,7 +44,7 @@ struct Args {
     /// Timed runs per figure and language (default 11; 5 with --quick).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
     runs: Option<u16>,
-    /// About how long one timed run takes, in milliseconds (default 50; 10 with --quick).
+    /// About how long one timed run takes, in milliseconds (default 40; 10 with --quick).
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     run_ms: Option<u64>,
     /// Only these mechanisms (comma-separated).
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         // ANCHOR: plan
         let plan = Plan {
             runs: args.runs.map_or(if args.quick { 5 } else { 11 }, usize::from),
-            run_time: Duration::from_millis(args.run_ms.unwrap_or(if args.quick { 10 } else { 50 })),
+            run_time: Duration::from_millis(args.run_ms.unwrap_or(if args.quick { 10 } else { 40 })),
             verify: args.verify,
             key: args.key.resolve(IPC_PRIVATE, b'R')?,
             inject_fault: args.inject_fault,
@@ -231,8 +231,9 @@ fn print_header(args: &Args, plan: &Plan, limits: &Limits, sizes: &[usize]) -> R
     );
     println!("        * marks one above {:.2}); MB/s = 10^6 bytes per second", report::RATIO_TARGET);
     println!(
-        "sizes: round trips of {}; transfers of {} to {} (SysV queue up to msgmax {}, POSIX queue up to msgsize_max {})",
+        "sizes: round trips of {}; calls with {}; transfers of {} to {} (SysV queue up to msgmax {}, POSIX queue up to msgsize_max {})",
         LATENCY_SIZES.map(size_text).join(" and "),
+        CALLS_SIZES.map(size_text).join(" and "),
         size_text(sizes.iter().copied().min().unwrap_or(0)),
         size_text(sizes.iter().copied().max().unwrap_or(0)),
         limits.msgmax,
