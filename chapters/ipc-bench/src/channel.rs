@@ -73,7 +73,7 @@ pub fn stamp_mask(size: usize) -> u64 {
 ///
 /// Why aligned: on some CPUs `memcpy` (and the kernel's copies to and from user memory) is many
 /// times slower when source and destination are misaligned relative to each other (on the AMD EPYC
-/// where the book's figures were made, 25x at 4 KiB). Where `malloc` happens to put a buffer must
+/// where the book's figures were made, about 30x at 4 KiB). Where `malloc` happens to put a buffer must
 /// not decide a figure, so every buffer here, and in the C baseline, starts on a page.
 pub struct AlignedBuf {
     storage: Vec<u8>,
