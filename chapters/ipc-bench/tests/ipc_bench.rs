@@ -125,6 +125,19 @@ fn a_key_in_use_is_refused_with_eexist_and_left_alone() {
     shared::msg::msgctl_rmid(queue).unwrap();
 }
 
+#[test]
+fn a_c_side_failure_is_one_line_and_both_sides_clean_up() {
+    // The C baseline's key is taken: its msgget fails after the Rust side made its own queue.
+    let (rust_key, c_key) = (TestKey::new(), TestKey::new());
+    let queue = shared::msg::msgget(c_key.key(), shared::ipc::IPC_CREAT | 0o600).unwrap();
+    let out = Cmd::new("ipc-bench")
+        .args(["--only", "svmsg", "--test", "latency", "--key", &rust_key.arg(), "--c-key", &c_key.arg()])
+        .run();
+    out.assert_error(1, &format!("latency svmsg 1 B: C baseline: msgget(key={}): EEXIST", c_key.arg()));
+    shared::msg::msgctl_rmid(queue).unwrap();
+    // rust_key's TestKey checks, when dropped, that the Rust side's queue was removed.
+}
+
 /// Start a long run, wait until both sides' objects exist, signal it, and check it left nothing.
 fn interrupted(mechanism: &str, signal: Signal, whole_group: bool) {
     let (rust_key, c_key) = (TestKey::new(), TestKey::new());
