@@ -47,7 +47,7 @@ impl CBaseline {
         // file on its input); dup2 clears the flag on the copies that become its fds 0 and 1.
         let (command_read, command_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).call("pipe2()")?;
         let (answer_read, answer_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).call("pipe2()")?;
-        match crate::peer::fork_registered()? {
+        match shared::process::fork()? {
             Fork::Child => {
                 let started = nix::unistd::dup2_stdin(&command_read)
                     .and_then(|()| nix::unistd::dup2_stdout(&answer_write))

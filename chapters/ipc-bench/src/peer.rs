@@ -10,7 +10,6 @@ use std::io::{BufRead, BufReader};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use shared::key::Key;
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
@@ -41,7 +40,7 @@ impl Peer {
         let inject_fault = plan.inject_fault;
         let (control_read, control) = nix::unistd::pipe().call("pipe(control)")?;
         let (acks, ack_write) = nix::unistd::pipe().call("pipe(ack)")?;
-        match fork_registered()? {
+        match fork()? {
             Fork::Child => {
                 drop((control, acks));
                 let placed = plan.child_cpus.as_ref().map_or(Ok(()), crate::cpus::pin);
@@ -260,22 +259,6 @@ impl Memcpy {
         }
         Ok(elapsed)
     }
-}
-
-/// `fork()`, with SIGINT, SIGTERM and SIGHUP held back until the parent has registered the child
-/// for clean-up (`shared::process::fork` does that as it returns). Otherwise a Ctrl-C in the
-/// microseconds between the two would leave a child behind, blocked in `open` on a FIFO forever.
-pub fn fork_registered() -> Result<Fork> {
-    let mut held = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        held.add(signal);
-    }
-    let mut before = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut before)).call("sigprocmask(SIG_BLOCK)")?;
-    let forked = fork();
-    // In both processes: a signal that came meanwhile is delivered now, to a registered child.
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None).call("sigprocmask(SIG_SETMASK)")?;
-    forked
 }
 
 fn write_command(control: &OwnedFd, count: u64, verify: bool) -> Result<()> {
