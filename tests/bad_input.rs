@@ -594,6 +594,13 @@ impl Fixtures {
                 let child = command.arg("60").spawn().expect("sleep");
                 let pid = child.id();
                 self.sleepers.push(child);
+                // setpriv changes user, then execs sleep: wait for the exec, so the user is right.
+                let comm = format!("/proc/{pid}/comm");
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while std::fs::read_to_string(&comm).unwrap_or_default().trim() != "sleep" {
+                    assert!(Instant::now() < deadline, "{name} never became `sleep`");
+                    std::thread::yield_now();
+                }
                 pid.to_string()
             }
             "dead_pid" => {
