@@ -463,6 +463,40 @@ fn cases() -> Vec<Case> {
         case("udp_load", Range, "127.0.0.1 9 --size 100000").usage(&["--size"]),
         case("udp_load", PeerGone, "127.0.0.1 {closed_port} --count 10 --timeout-ms 50 --retries 0")
             .fails(&["ECONNREFUSED"]),
+        // ipc-bench (a tiny run where a case must get past the arguments)
+        case("ipc-bench", Unknown, "--bogus").usage(&["--bogus"]),
+        case("ipc-bench", Missing, "--runs").usage(&["a value is required"]),
+        case("ipc-bench", NonNumeric, "--runs abc").usage(&["invalid value 'abc'"]),
+        case("ipc-bench", NonNumeric, "--sizes abc").usage(&["not a size"]),
+        case("ipc-bench", NonNumeric, "--cpus abc").usage(&["not a CPU list"]),
+        case("ipc-bench", Negative, "--runs -1").usage(&["'-1'"]),
+        case("ipc-bench", Overflow, "--sizes 99999999999999999999").usage(&["not a size"]),
+        case("ipc-bench", Range, "--runs 0").usage(&["--runs"]),
+        case("ipc-bench", Range, "--run-ms 0").usage(&["--run-ms"]),
+        case("ipc-bench", Range, "--sizes 0").usage(&["transfer size"]),
+        case("ipc-bench", Range, "--cpus 99").fails(&["--cpus", "CPU 99"]),
+        case("ipc-bench", WrongKind, "--only bogus").usage(&["possible values"]),
+        case("ipc-bench", Path, "--keyfile {nodir}/key").fails(&["ftok(", "ENOENT"]),
+        case(
+            "ipc-bench",
+            Path,
+            "--only pipe --test calls --runs 1 --run-ms 1 --cpus any --csv {nodir}/x.csv",
+        )
+        .fails(&["write(", "ENOENT"]),
+        case(
+            "ipc-bench",
+            InUse,
+            "--key {queue} --only svmsg --test calls --runs 1 --run-ms 1 --cpus any --no-c",
+        )
+        .fails(&["msgget(", "EEXIST"]),
+        case(
+            "ipc-bench",
+            InUse,
+            "--key {sem} --only svshm --test calls --runs 1 --run-ms 1 --cpus any --no-c",
+        )
+        .fails(&["semget(", "EEXIST"]),
+        case("ipc-bench", InUse, "--c-key {queue} --only svmsg --test calls --runs 1 --run-ms 1 --cpus any")
+            .fails(&["C baseline", "msgget(", "EEXIST"]),
     ]
 }
 

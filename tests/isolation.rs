@@ -248,7 +248,7 @@ fn every_creating_call_asks_for_0600() {
         eprintln!("skipped: strace is not installed");
         return;
     }
-    let runs: [(&str, &[&str]); 14] = [
+    let runs: [(&str, &[&str]); 15] = [
         ("shm_fork", &[]),
         ("listener", &["--demo"]),
         ("shmbusyaccess", &["--iterations", "100"]),
@@ -263,6 +263,7 @@ fn every_creating_call_asks_for_0600() {
         ("fifo", &[]),
         ("ftok", &[]),
         ("pipe", &[]),
+        ("ipc-bench", &["--runs", "1", "--run-ms", "1", "--sizes", "64", "--cpus", "any", "--test", "calls"]),
     ];
     let mut failures = Vec::new();
     let mut calls = 0;

@@ -140,6 +140,21 @@ struct Known {
 
 const KNOWN: &[Known] = &[
     Known {
+        bin: "ipc-bench",
+        what: Leftover::Files,
+        why: "shared::cleanup: TempDir::drop releases its handler slot before remove_dir_all (and \
+              TempDir::new registers after mkdtemp); ipc-bench removes its FIFO directory right after \
+              printing each FIFO figure, so a signal after that line lands in the window and leaves \
+              the (empty) directory",
+    },
+    Known {
+        bin: "ipc-bench",
+        what: Leftover::Objects,
+        why: "shared::cleanup: Owned registers after the *get call and releases before IPC_RMID; \
+              ipc-bench makes and removes its objects for every figure, so a signal can land in a \
+              window and leave one",
+    },
+    Known {
         bin: "listener",
         what: Leftover::Files,
         why: "listener's make_key_file prints \"created the key file\" before OwnedPath::new registers \
@@ -314,7 +329,7 @@ fn sweep(demo: Demo) {
                 Err(failure) => {
                     let known: Vec<&Known> = KNOWN.iter().filter(|known| known.bin == demo.bin).collect();
                     if failure.kinds.iter().all(|kind| known.iter().any(|known| known.what == *kind)) {
-                        for known in known {
+                        for known in known.iter().filter(|known| failure.kinds.contains(&known.what)) {
                             if !known_seen.contains(&known.why) {
                                 known_seen.push(known.why);
                             }
@@ -602,6 +617,35 @@ fn msgq_echoserv() {
         )
         .server(),
     );
+}
+
+#[test]
+fn ipc_bench() {
+    use Step::Line;
+    // Its processes (a child per figure, the C baseline) and objects (queues, segments, sets,
+    // FIFOs in a private directory) come and go figure by figure: interrupt it in several.
+    sweep(Demo::new(
+        "ipc-bench",
+        &[
+            "--runs",
+            "2",
+            "--run-ms",
+            "3",
+            "--sizes",
+            "64",
+            "--cpus",
+            "any",
+            "--only",
+            "fifo,svmsg,svshm,mqueue",
+        ],
+        &[
+            Line("Latency:"),
+            Line("FIFO "),
+            Line("SysV msg queue"),
+            Line("SysV shm + sem"),
+            Line("Bandwidth:"),
+        ],
+    ));
 }
 
 #[test]
