@@ -112,6 +112,22 @@ pub fn fatal_signals() -> SigSet {
     set
 }
 
+/// Run `f` with SIGINT, SIGTERM and SIGHUP held back, then let any that came meanwhile through.
+///
+/// Creating an object and registering it for removal are two steps; a Ctrl-C between them would
+/// end the process with the object made but unknown to the handler. Held signals stay pending and
+/// arrive once the object is registered, so the handler removes it. (`fork` does the same.)
+pub fn with_signals_held<T>(f: impl FnOnce() -> T) -> T {
+    use nix::sys::signal::SigmaskHow;
+    let previous = fatal_signals().thread_swap_mask(SigmaskHow::SIG_BLOCK).ok();
+    let result = f();
+    if let Some(previous) = previous {
+        // Restoring a mask we just read cannot fail.
+        let _ = previous.thread_set_mask();
+    }
+    result
+}
+
 fn install_handler() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
@@ -231,7 +247,7 @@ fn kind_from_u8(kind: u8) -> SlotKind {
 ///
 /// ```no_run
 /// use shared::{cleanup::Owned, ipc::IPC_CREAT, key::IPC_PRIVATE, msg::msgget};
-/// let queue = Owned::new(msgget(IPC_PRIVATE, IPC_CREAT | 0o600)?);
+/// let queue = Owned::create(|| msgget(IPC_PRIVATE, IPC_CREAT | 0o600))?;
 /// // ... use queue.id() ...
 /// queue.remove()?; // or let it drop
 /// # Ok::<(), shared::Error>(())
@@ -244,7 +260,19 @@ pub struct Owned<T: Removable> {
 }
 
 impl<T: Removable> Owned<T> {
-    /// Take charge of removing `id`.
+    /// Make the object with `make` (a `msgget`, `shmget` or `semget` call) and take charge of
+    /// removing it, with no moment in between when a Ctrl-C could leave it behind.
+    ///
+    /// ```no_run
+    /// use shared::{cleanup::Owned, ipc::IPC_CREAT, key::IPC_PRIVATE, msg::msgget};
+    /// let queue = Owned::create(|| msgget(IPC_PRIVATE, IPC_CREAT | 0o600))?;
+    /// # Ok::<(), shared::Error>(())
+    /// ```
+    pub fn create(make: impl FnOnce() -> Result<T>) -> Result<Self> {
+        with_signals_held(|| make().map(Self::new))
+    }
+
+    /// Take charge of removing `id` (prefer [`Owned::create`] for an object made just now).
     pub fn new(id: T) -> Self {
         let slot = register(kind_from_u8(T::KIND), id.raw(), None);
         Owned { id, owner: std::process::id(), slot }
@@ -257,8 +285,11 @@ impl<T: Removable> Owned<T> {
 
     /// Remove the object now, reporting an error if that fails.
     pub fn remove(mut self) -> Result<()> {
+        // Removed first, forgotten after: a signal in between finds it still registered (and a
+        // second IPC_RMID of a removed id fails harmlessly).
+        let removed = self.id.rmid();
         self.forget();
-        self.id.rmid()
+        removed
     }
 
     /// Leave the object in the system for other processes (a `--keep` option, a tool like `mkq`
@@ -280,8 +311,8 @@ impl<T: Removable> Drop for Owned<T> {
     fn drop(&mut self) {
         // Only the creator removes: a forked child holds a copy of this value too.
         if self.owner == std::process::id() {
-            self.forget();
             let _ = self.id.rmid();
+            self.forget();
         }
     }
 }
@@ -295,7 +326,14 @@ pub struct OwnedPath {
 }
 
 impl OwnedPath {
-    /// Take charge of unlinking `path` (which this process just created).
+    /// Make `path` with `make` (a `mkfifo`, an `open` with `O_CREAT | O_EXCL`) and take charge of
+    /// unlinking it, with no moment in between when a Ctrl-C could leave it behind.
+    pub fn create(path: impl Into<PathBuf>, make: impl FnOnce(&Path) -> Result<()>) -> Result<Self> {
+        let path = path.into();
+        with_signals_held(|| make(&path).map(|()| Self::new(path)))
+    }
+
+    /// Take charge of unlinking `path`, which this process made (prefer [`OwnedPath::create`]).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let slot = register(SlotKind::File, 0, leak_c_path(&path));
@@ -308,8 +346,9 @@ impl OwnedPath {
 
     /// Unlink now, reporting an error if that fails.
     pub fn remove(mut self) -> Result<()> {
+        let removed = std::fs::remove_file(&self.path).call(format!("unlink({})", self.path.display()));
         self.forget();
-        std::fs::remove_file(&self.path).call(format!("unlink({})", self.path.display()))
+        removed
     }
 
     fn forget(&mut self) {
@@ -323,8 +362,8 @@ impl OwnedPath {
 impl Drop for OwnedPath {
     fn drop(&mut self) {
         if self.owner == std::process::id() {
-            self.forget();
             let _ = std::fs::remove_file(&self.path);
+            self.forget();
         }
     }
 }
@@ -343,9 +382,11 @@ impl TempDir {
     /// `mkdtemp("$TMPDIR/<prefix>.XXXXXX")`.
     pub fn new(prefix: &str) -> Result<Self> {
         let template = std::env::temp_dir().join(format!("{prefix}.XXXXXX"));
-        let path = nix::unistd::mkdtemp(&template).call(format!("mkdtemp({})", template.display()))?;
-        let slot = register(SlotKind::Dir, 0, leak_c_path(&path));
-        Ok(TempDir { path, owner: std::process::id(), slot })
+        with_signals_held(|| {
+            let path = nix::unistd::mkdtemp(&template).call(format!("mkdtemp({})", template.display()))?;
+            let slot = register(SlotKind::Dir, 0, leak_c_path(&path));
+            Ok(TempDir { path, owner: std::process::id(), slot })
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -355,11 +396,11 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            release(slot);
-        }
         if self.owner == std::process::id() {
             let _ = std::fs::remove_dir_all(&self.path);
+        }
+        if let Some(slot) = self.slot.take() {
+            release(slot);
         }
     }
 }

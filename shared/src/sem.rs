@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 pub use libc::SEM_UNDO;
 
-use crate::error::{Result, check};
+use crate::error::{Errno, Result, check};
 use crate::ipc::{IPC_NOWAIT, IpcPerm, SemId};
 use crate::key::Key;
 
@@ -86,15 +86,26 @@ impl fmt::Display for SemOp {
 
 /// `semop(semid, sops, nsops)`: do all of `ops` at once, or none of them (it waits until all can
 /// be done, unless one has `IPC_NOWAIT`).
+///
+/// A wait interrupted by a signal is started again: Linux never restarts `semop` by itself, not
+/// even after a stop and continue (^Z, `fg`), which would otherwise fail with EINTR. (SIGINT and
+/// SIGTERM still end the program: the clean-up handler exits.)
 #[inline]
 pub fn semop(semid: SemId, ops: &[SemOp]) -> Result<()> {
     // The common case, one P or one V, goes straight through: the benchmarks compare a lock/unlock
     // loop against C, and every extra call level showed.
     if let [op] = ops {
         let mut raw = op.raw();
-        // SAFETY: `raw` is one initialised sembuf, valid for the call.
-        let ret = unsafe { libc::semop(semid.0, &mut raw, 1) };
-        return if ret == -1 { Err(semop_failed(semid, ops)) } else { Ok(()) };
+        loop {
+            // SAFETY: `raw` is one initialised sembuf, valid for the call.
+            let ret = unsafe { libc::semop(semid.0, &mut raw, 1) };
+            if ret != -1 {
+                return Ok(());
+            }
+            if Errno::last() != Errno::EINTR {
+                return Err(semop_failed(semid, ops));
+            }
+        }
     }
     // Otherwise keep up to 8 on the stack, so no call allocates.
     const ON_STACK: usize = 8;
@@ -109,9 +120,16 @@ pub fn semop(semid: SemId, ops: &[SemOp]) -> Result<()> {
         heap.extend(ops.iter().map(|op| op.raw()));
         &mut heap
     };
-    // SAFETY: `raw` holds exactly `raw.len()` initialised sembufs for the call's duration.
-    let ret = unsafe { libc::semop(semid.0, raw.as_mut_ptr(), raw.len()) };
-    if ret == -1 { Err(semop_failed(semid, ops)) } else { Ok(()) }
+    loop {
+        // SAFETY: `raw` holds exactly `raw.len()` initialised sembufs for the call's duration.
+        let ret = unsafe { libc::semop(semid.0, raw.as_mut_ptr(), raw.len()) };
+        if ret != -1 {
+            return Ok(());
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(semop_failed(semid, ops));
+        }
+    }
 }
 
 /// `semop(semid=N, [0-1 1-1]): EAGAIN (...)`, built out of line, as in `error::check`.
