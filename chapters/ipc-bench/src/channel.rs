@@ -209,18 +209,18 @@ impl Link {
                 link.sockets = Some(pair);
             }
             Mechanism::Svmsg => {
-                let queue = Owned::new(msgget(key, exclusive)?);
+                let queue = Owned::create(|| msgget(key, exclusive))?;
                 link.queue = Some(queue.id());
                 objects.queue = Some(queue);
             }
             Mechanism::Svshm => {
                 // The turn-taking of the latency test needs one slot each way; the bandwidth test a ring.
                 link.slots = if test == Test::Latency { 1 } else { RING_SLOTS };
-                let segment = Owned::new(shmget(key, channels * link.slots * size, exclusive)?);
+                let segment = Owned::create(|| shmget(key, channels * link.slots * size, exclusive))?;
                 let attached = shmat(segment.id(), 0)?;
                 objects.segment = Some(segment);
                 // Per channel k: member 2k counts free slots, member 2k+1 full ones.
-                let semaphores = Owned::new(semget(key, 2 * channels as i32, exclusive)?);
+                let semaphores = Owned::create(|| semget(key, 2 * channels as i32, exclusive))?;
                 let free = link.slots as u16;
                 semctl_setall(semaphores.id(), &[free, 0, free, 0][..2 * channels])?;
                 link.shm = Some((Rc::new(attached), semaphores.id()));

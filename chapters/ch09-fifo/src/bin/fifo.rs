@@ -70,23 +70,25 @@ fn make_or_use_fifo(path: &Path, who: &str) -> Result<Option<OwnedPath>> {
     // The mode is filtered by the umask, as for open(): mkfifo(path, 0666) gives 0644 under the usual
     // umask 022, not what the slides' "mode: the FIFO's access permissions" suggests. And 0666 would
     // let any user read our data or write into it: 0600, only us, survives any usual umask.
-    match mkfifo(path, Mode::from_bits_truncate(0o600)) {
-        Ok(()) => {
-            let made = OwnedPath::new(path); // unlinked on every exit path, Ctrl-C included
+    // OwnedPath::create: made and registered for unlinking on every exit path, Ctrl-C included.
+    let made = OwnedPath::create(path, |path| {
+        mkfifo(path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))
+    });
+    match made {
+        Ok(made) => {
             say!("{who}: mkfifo({}, 0600): made the FIFO", path.display());
             Ok(Some(made))
         }
         // Whichever of the two programs comes second finds the FIFO the first one made.
-        Err(Errno::EEXIST) if is_fifo(path) => {
+        Err(err) if err.errno() == Some(Errno::EEXIST) && is_fifo(path) => {
             say!("{who}: {} is already a FIFO: using it", path.display());
             Ok(None)
         }
         // Something else has the name. Opening it anyway would read or write a plain file.
-        Err(Errno::EEXIST) => Err(Error::other(format!(
-            "{}; it is not a FIFO",
-            Error::sys(format!("mkfifo({}, 0600)", path.display()), Errno::EEXIST)
-        ))),
-        Err(errno) => Err(Error::sys(format!("mkfifo({}, 0600)", path.display()), errno)),
+        Err(err) if err.errno() == Some(Errno::EEXIST) => {
+            Err(Error::other(format!("{err}; it is not a FIFO")))
+        }
+        Err(err) => Err(err),
     }
 }
 
@@ -174,8 +176,9 @@ fn demo() -> Result<()> {
     // earlier run that never unlinked it, or planted by another user as a file of their own.
     let dir = TempDir::new("fifo")?;
     let path = dir.path().join("fifo");
-    mkfifo(&path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))?;
-    let fifo = OwnedPath::new(&path);
+    let fifo = OwnedPath::create(&path, |path| {
+        mkfifo(path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))
+    })?;
     say!("writer: mkfifo({}, 0600): made the FIFO", path.display());
 
     nonblocking_opens(&path)?;
@@ -188,18 +191,22 @@ fn demo() -> Result<()> {
     let reader = spawn_sibling("fifo", &["read".to_owned(), path.display().to_string()])?;
     // The writer's part runs in a thread while this one watches the reader, because of the trap of
     // a blocking open(): if the reader died before opening the FIFO (killed, or unable to print),
-    // our open(O_WRONLY) would wait for it for ever.
-    let writer = std::thread::spawn({
-        let path = path.clone();
-        move || {
-            let written = write_two_ends(&path);
-            if written.is_err() {
-                // The same trap the other way round: should the reader still wait in its open(),
-                // a write end opened and closed at once releases it, and it reads end of file.
-                let _ = open(&path, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty());
+    // our open(O_WRONLY) would wait for it for ever. The thread is started with Ctrl-C held back
+    // and keeps it so: a signal is then always handled by this thread, whose clean-up reaps the
+    // reader, never by the writer thread behind this one's back.
+    let writer = shared::cleanup::with_signals_held(|| {
+        std::thread::spawn({
+            let path = path.clone();
+            move || {
+                let written = write_two_ends(&path);
+                if written.is_err() {
+                    // The same trap the other way round: should the reader still wait in its open(),
+                    // a write end opened and closed at once releases it, and it reads end of file.
+                    let _ = open(&path, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty());
+                }
+                written
             }
-            written
-        }
+        })
     });
     let status = reader.wait()?;
     // A stand-in reader for a moment: if the writer still waits in open() (the reader died before

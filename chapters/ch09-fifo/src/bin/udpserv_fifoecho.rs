@@ -56,8 +56,10 @@ fn main() -> std::process::ExitCode {
         // every later start fails with EEXIST).
         let dir = TempDir::new("udpserv_fifoecho")?;
         let path = dir.path().join("echo.fifo");
-        mkfifo(&path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))?;
-        let _fifo = OwnedPath::new(&path); // unlinked on return, on error, and on SIGINT/SIGTERM
+        // Made and registered at once: unlinked on return, on error, and on SIGINT/SIGTERM.
+        let _fifo = OwnedPath::create(&path, |path| {
+            mkfifo(path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))
+        })?;
         println!("parent: mkfifo({}, 0600): the FIFO between parent and child", path.display());
 
         // Neither process opens the FIFO before fork(). open() of a FIFO blocks until the other end

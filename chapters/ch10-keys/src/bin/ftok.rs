@@ -112,12 +112,14 @@ fn explain(path: &Path, id: u32) -> Result<Key> {
 
 /// Create an empty key file that this process will remove, however it ends.
 fn create(path: &Path) -> Result<OwnedPath> {
-    File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .call(format!("open({}, O_CREAT)", path.display()))?;
-    Ok(OwnedPath::new(path))
+    OwnedPath::create(path, |path| {
+        File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map(drop)
+            .call(format!("open({}, O_CREAT)", path.display()))
+    })
 }
 
 // ANCHOR: tour

@@ -29,7 +29,7 @@ fn main() -> std::process::ExitCode {
         Args::parse();
         // ANCHOR: demo
         // IPC_PRIVATE: a new queue no other program can find by key; removed when `queue` drops.
-        let queue = Owned::new(msgget(IPC_PRIVATE, IPC_CREAT | 0o600)?);
+        let queue = Owned::create(|| msgget(IPC_PRIVATE, IPC_CREAT | 0o600))?;
         println!("msgget(IPC_PRIVATE) made queue {}", queue.id());
 
         round(queue.id(), 0, "the oldest message first, whatever its type (first in, first out)")?;

@@ -76,14 +76,15 @@ fn main() -> std::process::ExitCode {
 
         // ANCHOR: setup
         // IPC_EXCL: we remove the queue when we stop, so it must be ours, not one left over.
-        let queue = msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600).map_err(|err| match err.errno() {
-            Some(Errno::EEXIST) => Error::other(format!(
-                "{err}: a queue with key {key} already exists (left by a killed server? `ipcrm -Q {key}` removes it)",
-                key = args.key
-            )),
-            _ => err,
+        let queue = Owned::create(|| msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600)).map_err(|err| {
+            match err.errno() {
+                Some(Errno::EEXIST) => Error::other(format!(
+                    "{err}: a queue with key {key} already exists (left by a killed server? `ipcrm -Q {key}` removes it)",
+                    key = args.key
+                )),
+                _ => err,
+            }
         })?;
-        let queue = Owned::new(queue);
         println!("message queue id = {} (key {})", queue.id(), args.key);
 
         let address = SocketAddr::new(args.bind, args.port);

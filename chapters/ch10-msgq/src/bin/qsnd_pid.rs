@@ -37,8 +37,8 @@ fn main() -> std::process::ExitCode {
         // ANCHOR: parent
         // A queue of our own, removed at the end; or the one `mkq KEY` left, which we leave for
         // `qctl KEY` (the slides' qsnd_pid removes whatever it finds: we never remove another's).
-        let (queue, ours) = match msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600) {
-            Ok(id) => (id, Some(Owned::new(id))),
+        let (queue, ours) = match Owned::create(|| msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600)) {
+            Ok(owned) => (owned.id(), Some(owned)),
             Err(err) if err.errno() == Some(Errno::EEXIST) => (msgget(args.key, 0)?, None),
             Err(err) => return Err(err),
         };

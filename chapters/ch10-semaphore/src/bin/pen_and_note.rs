@@ -50,7 +50,7 @@ fn main() -> std::process::ExitCode {
         // Parent and children share the set through fork, so no key is needed (the slides use one;
         // --key gives it one, to find it with `semtool show KEY` while it runs).
         let key = args.key.resolve(IPC_PRIVATE, 1)?;
-        let semid = Owned::new(semget(key, 2, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let semid = Owned::create(|| semget(key, 2, IPC_CREAT | IPC_EXCL | 0o600))?;
         let table = [args.pens, args.notes];
         semctl_setall(semid.id(), &table)?;
         println!(

@@ -50,14 +50,14 @@ fn main() -> std::process::ExitCode {
         // in the system ("remove it with ipcrm -s"). Here the parent makes the set first, so it
         // knows what to remove even if Ctrl-C interrupts the demo, waits for every child, and
         // removes the set at the end.
-        let semid = Owned::new(initsem(key, init_wait)?);
+        let semid = Owned::create(|| initsem(key, init_wait))?;
         println!("parent: initsem(key={key}) gave semaphore set {} with value 1", semid.id());
 
         // --no-lock: a barrier (a second, private set) keeps each child inside its critical section
         // until all of them are in, so the overlap shows on every run, not only when the scheduler
         // happens to interleave them.
         let barrier = if args.no_lock {
-            let barrier = Owned::new(semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)?);
+            let barrier = Owned::create(|| semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600))?;
             semctl_setval(barrier.id(), 0, args.children.into())?;
             Some(barrier)
         } else {

@@ -107,7 +107,7 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: create
 fn create(key: Key, nsems: i32, values: &[u16], mode: i32) -> Result<()> {
     // IPC_EXCL: refuse (EEXIST) rather than quietly open a set someone else made.
-    let semid = Owned::new(semget(key, nsems, IPC_CREAT | IPC_EXCL | mode)?);
+    let semid = Owned::create(|| semget(key, nsems, IPC_CREAT | IPC_EXCL | mode))?;
     if !values.is_empty() {
         // If this fails (wrong count, ERANGE), `semid` is dropped and the new set removed.
         semctl_setall(semid.id(), values).map_err(explain)?;

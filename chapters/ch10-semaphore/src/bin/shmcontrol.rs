@@ -60,11 +60,11 @@ fn main() -> std::process::ExitCode {
         };
 
         // ANCHOR: setup
-        let segment = Owned::new(shmget(shm_key, SIZE, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let segment = Owned::create(|| shmget(shm_key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))?;
         let shm = shmat(segment.id(), 0)?;
         // A binary semaphore: 1 = the segment is free. The parent makes and initialises it before
         // forking, so the children inherit a ready set and need no initsem dance.
-        let sem = Owned::new(semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let sem = Owned::create(|| semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600))?;
         semctl_setval(sem.id(), 0, 1)?;
         println!(
             "shmget(key={shm_key}, {SIZE}) = shmid {}, semget(key={sem_key}, 1) = semid {}",

@@ -74,7 +74,7 @@ fn main() -> std::process::ExitCode {
         // ANCHOR: create
         // IPC_EXCL: a segment left under this key by a run that was killed would otherwise be
         // reused silently, stale bytes and all; EEXIST says so (remove it with `ipcrm -M KEY`).
-        let segment = Owned::new(shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let segment = Owned::create(|| shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600))?;
         let shmid = segment.id();
         let me = getpid();
         println!("Listener wait for Talker: pid {me}, key {key}, shmid {shmid}");
@@ -144,13 +144,16 @@ fn wait_for_talker(signals: &SigSet) -> Result<()> {
 /// ftok needs a file that exists: make `path` if it is missing, and say so. It is removed when
 /// the listener ends (the talker has made its key from it by then).
 fn make_key_file(path: &Path) -> Result<Option<OwnedPath>> {
-    let created = std::fs::OpenOptions::new().write(true).create_new(true).open(path);
+    let created = OwnedPath::create(path, |path| {
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(path);
+        file.map(drop).call(format!("open({}, O_CREAT|O_EXCL)", path.display()))
+    });
     match created {
-        Ok(_) => {
+        Ok(key_file) => {
             println!("listener: created the key file {} (ftok needs a file that exists)", path.display());
-            Ok(Some(OwnedPath::new(path)))
+            Ok(Some(key_file))
         }
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
-        Err(err) => Err(err).call(format!("open({}, O_CREAT|O_EXCL)", path.display())),
+        Err(err) if err.errno() == Some(shared::Errno::EEXIST) => Ok(None),
+        Err(err) => Err(err),
     }
 }

@@ -38,7 +38,7 @@ fn main() -> std::process::ExitCode {
         // IPC_PRIVATE always makes a new segment that no other program can find by key; the child
         // needs no key, because fork() gives it our variables, the id included. (The textbook
         // asks for 0644; 0600 is enough, as only this user's processes use it.)
-        let segment = Owned::new(shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0o600)?);
+        let segment = Owned::create(|| shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0o600))?;
         let shmid = segment.id();
         println!("parent: shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600) = shmid {shmid}");
         println!("  {}", ipcs(shmid, &[(parent, "parent")])?);

@@ -48,7 +48,7 @@ fn main() -> std::process::ExitCode {
         // ANCHOR: setup
         // IPC_EXCL: the slides' IPC_CREAT alone would join a segment left by an earlier run that
         // was killed, stale bytes and all; here that is EEXIST (remove it with `ipcrm -M KEY`).
-        let segment = Owned::new(shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600)?);
+        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))?;
         // Attached once, before fork: each child inherits the attachment (nattch counts 3).
         let shm = shmat(segment.id(), 0)?;
         println!("shmget(key={key}, {SIZE}) = shmid {}", segment.id());
