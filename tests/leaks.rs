@@ -138,59 +138,7 @@ struct Known {
     why: &'static str,
 }
 
-const KNOWN: &[Known] = &[
-    Known {
-        bin: "ipc-bench",
-        what: Leftover::Files,
-        why: "shared::cleanup: TempDir::drop releases its handler slot before remove_dir_all (and \
-              TempDir::new registers after mkdtemp); ipc-bench removes its FIFO directory right after \
-              printing each FIFO figure, so a signal after that line lands in the window and leaves \
-              the (empty) directory",
-    },
-    Known {
-        bin: "ipc-bench",
-        what: Leftover::Objects,
-        why: "shared::cleanup: Owned registers after the *get call and releases before IPC_RMID; \
-              ipc-bench makes and removes its objects for every figure, so a signal can land in a \
-              window and leave one",
-    },
-    Known {
-        bin: "listener",
-        what: Leftover::Files,
-        why: "listener's make_key_file prints \"created the key file\" before OwnedPath::new registers \
-              it, and no signal handler exists before the first registration: a signal there leaves \
-              ./shmfile",
-    },
-    Known {
-        bin: "listener",
-        what: Leftover::Objects,
-        why: "shared::cleanup: `Owned::new(shmget(..)?)` registers the segment only after shmget has \
-              made it: a signal in between leaves it (listener creates it right after the key-file \
-              line, so the sweep lands there); block the fatal signals across create + register",
-    },
-    Known {
-        bin: "ftok",
-        what: Leftover::Files,
-        why: "shared::cleanup: OwnedPath and TempDir release their handler slot before unlinking (drop, \
-              remove), and ftok's create() opens the key file before registering it: a signal in \
-              either window leaves the key file and its directory",
-    },
-    Known {
-        bin: "fifo",
-        what: Leftover::Status,
-        why: "fifo's demo (since d041705) waits for the reader in main while a thread writes: the \
-              signal handler may run in the writer thread and reap the reader, so main's waitpid \
-              fails (`fifo: waitpid(N): ECHILD`, exit 1) instead of the program dying of the signal; \
-              block SIGINT/SIGTERM/SIGHUP in the thread so the handler runs in main",
-    },
-    Known { bin: "fifo", what: Leftover::Stderr, why: "(the same: the ECHILD line on stderr)" },
-    Known {
-        bin: "fifo",
-        what: Leftover::Files,
-        why: "shared::cleanup: TempDir::drop releases its handler slot before remove_dir_all: a signal \
-              in between leaves the private directory",
-    },
-];
+const KNOWN: &[Known] = &[];
 
 /// Start `demo` in a fresh namespace and scratch directory, go through `steps[..=point]`, interrupt
 /// it `how`, and check that nothing is left. `Err` describes what was.
@@ -792,10 +740,6 @@ fn a_demo_stopped_and_continued_carries_on() {
         Echo,
     }
     const FULL: &str = "a message of 8191 letters: see below";
-    const SEMOP_EINTR: Option<&str> = Some(
-        "shared::sem::semop passes EINTR up, and semop/semtimedop are never restarted after a stop \
-         signal (signal(7)): a student's ^Z and fg kill the program with an error; retry on EINTR",
-    );
     let half = "h".repeat(8191);
     let pauses = [
         Pause {
@@ -805,8 +749,8 @@ fn a_demo_stopped_and_continued_carries_on() {
             ready: "about to semop",
             wchan: "do_semtimedop",
             release: Release::Run("semtool", &["op", "0x51", "0+1"]),
-            done: "done",
-            known: SEMOP_EINTR,
+            done: "semop completed",
+            known: None,
         },
         Pause {
             bin: "qrecv",
@@ -836,7 +780,7 @@ fn a_demo_stopped_and_continued_carries_on() {
             wchan: "do_semtimedop",
             release: Release::Nothing,
             done: "all 3 children are done",
-            known: SEMOP_EINTR,
+            known: None,
         },
         Pause {
             bin: "pen_and_note",
@@ -846,7 +790,7 @@ fn a_demo_stopped_and_continued_carries_on() {
             wchan: "do_semtimedop",
             release: Release::Nothing,
             done: "every student studied",
-            known: SEMOP_EINTR,
+            known: None,
         },
         Pause {
             bin: "shmcontrol",
@@ -856,7 +800,7 @@ fn a_demo_stopped_and_continued_carries_on() {
             wchan: "do_semtimedop",
             release: Release::Nothing,
             done: "errors=0",
-            known: SEMOP_EINTR,
+            known: None,
         },
         Pause {
             bin: "qsnd_pid",
