@@ -52,7 +52,9 @@ pub fn list_kind(kind: Kind) -> Vec<IpcObject> {
     std::fs::read_to_string(file).map(|text| parse(kind, &text)).unwrap_or_default()
 }
 
-fn parse(kind: Kind, text: &str) -> Vec<IpcObject> {
+/// The objects in the text of one `/proc/sysvipc/*` file, columns named by its header row (for a
+/// listing read from elsewhere, e.g. inside another IPC namespace).
+pub fn parse(kind: Kind, text: &str) -> Vec<IpcObject> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
     lines

@@ -662,7 +662,7 @@ impl IpcNamespace {
                     .output()
                     .expect("nsenter into the test's IPC namespace");
                 assert!(output.status.success(), "cannot read /proc/sysvipc/{file} in the namespace");
-                parse_sysvipc(kind, &String::from_utf8_lossy(&output.stdout))
+                shared::sysvipc::parse(kind, &String::from_utf8_lossy(&output.stdout))
             })
             .collect()
     }
@@ -675,30 +675,6 @@ impl IpcNamespace {
         command.args(&prefix[1..]).arg(program);
         command
     }
-}
-
-/// The lines of one `/proc/sysvipc/*` file, named by its header row.
-fn parse_sysvipc(kind: shared::ipc::Kind, text: &str) -> Vec<shared::sysvipc::IpcObject> {
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    lines
-        .filter_map(|line| {
-            let columns: std::collections::HashMap<String, String> = header
-                .iter()
-                .zip(line.split_whitespace())
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect();
-            let number = |name: &str| columns.get(name).and_then(|value| value.parse::<i64>().ok());
-            Some(shared::sysvipc::IpcObject {
-                kind,
-                key: Key(number("key")? as i32),
-                id: number(header.get(1)?)? as i32,
-                uid: number("uid")? as u32,
-                perms: u32::from_str_radix(columns.get("perms")?, 8).ok()? & 0o777,
-                columns,
-            })
-        })
-        .collect()
 }
 
 impl Drop for IpcNamespace {
