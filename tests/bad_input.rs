@@ -714,7 +714,7 @@ fn run_case(case: &Case) -> Result<(), String> {
     let group = running.pid();
     let mut before = before;
     if let Some((wchan, bin, args)) = case.then {
-        wait_for_wchan(group, wchan)?;
+        testkit::wait_until_sleeping_in(group, wchan)?;
         let args: Vec<String> = fixtures.expand(args).split_whitespace().map(str::to_owned).collect();
         fixtures.namespace.cmd(bin).args(args).run().assert_success();
         // The command removed what the program waits on; the program itself must have made nothing.
@@ -756,23 +756,6 @@ fn run_case(case: &Case) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{}\n--- stderr ---\n{}", problems.join("\n"), out.stderr))
-    }
-}
-
-/// Wait until process `pid` sleeps in the kernel function `wchan` (e.g. `do_msgrcv`): then it is
-/// surely waiting on the object, not about to look it up.
-fn wait_for_wchan(pid: i32, wchan: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-        if now.trim_start_matches('_') == wchan.trim_start_matches('_') {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("it never slept in {wchan} (wchan: {now:?})"));
-        }
-        // Polling a state the kernel changes, with a deadline: not a timed wait for an event.
-        std::thread::yield_now();
     }
 }
 

@@ -707,3 +707,25 @@ pub fn process_group_members(pgid: i32) -> Vec<String> {
         })
         .collect()
 }
+
+/// Wait until process `pid` is asleep in the kernel function `wchan` (`do_msgrcv`, `do_semtimedop`:
+/// see `/proc/PID/wchan`), so a test knows a program is blocked on an object before it changes the
+/// object. Polls a state the kernel changes, with a 10 s deadline: not a timed sleep. Where the
+/// kernel hides wchan (it reads `0`), a sleeping process is taken as blocked.
+pub fn wait_until_sleeping_in(pid: i32, wchan: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let want = wchan.trim_start_matches('_');
+    loop {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let sleeping = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('S'));
+        let hidden = now.is_empty() || now == "0";
+        if now.trim_start_matches('_') == want || (hidden && sleeping) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("process {pid} never slept in {wchan} (wchan: {now:?})"));
+        }
+        std::thread::yield_now();
+    }
+}

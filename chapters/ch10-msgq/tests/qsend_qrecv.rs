@@ -1,8 +1,6 @@
 //! `qsend` and `qrecv` from the shell: every msgtyp rule, and every error a student can cause,
 //! each as one line naming the call and the errno.
 
-use std::time::{Duration, Instant};
-
 use shared::msg::{msgctl_set, msgctl_stat, msgget};
 use testkit::{Cmd, Output, TestKey, assert_transcript, is_root};
 
@@ -128,28 +126,12 @@ fn a_full_queue_with_nowait_is_eagain() {
     assert_eq!(msgctl_stat(id).unwrap().qnum, 1);
 }
 
-/// Wait until process `pid` is asleep in msgrcv (a state check with a deadline, not a timed sleep).
-fn wait_until_blocked_in_msgrcv(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let sleeping = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('S'));
-        // wchan names the kernel function it sleeps in; where it is hidden ("0"), sleeping must do.
-        if sleeping && (wchan.contains("msgrcv") || wchan == "0" || wchan.is_empty()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "qrecv never blocked in msgrcv (wchan {wchan:?})");
-        std::thread::yield_now();
-    }
-}
-
 #[test]
 fn removing_the_queue_under_a_blocked_receiver_is_eidrm() {
     let key = TestKey::new();
     let _queue = Queue::new(&key);
     let receiver = Cmd::new("qrecv").arg(key.arg()).start();
-    wait_until_blocked_in_msgrcv(receiver.pid());
+    testkit::wait_until_sleeping_in(receiver.pid(), "do_msgrcv").unwrap();
     Cmd::new("qctl").arg(key.arg()).run().assert_success();
     receiver.finish().assert_error(1, "msgrcv(msqid=").assert_error(1, "EIDRM (Identifier removed)");
 }

@@ -1,8 +1,6 @@
 //! `qsnd_pid`: the child's message reaches the parent because its type is the parent's pid; the
 //! output comes in the same order every run; the queue is gone afterwards, whatever happened.
 
-use std::time::{Duration, Instant};
-
 use testkit::{Cmd, Output, Signal, TestKey, assert_transcript};
 
 fn redacted(out: &Output, key: &TestKey) -> String {
@@ -140,27 +138,11 @@ fn interrupted_while_waiting_it_removes_the_queue_and_stops_the_child() {
         let mut running = Cmd::new("qsnd_pid").arg(key.arg()).stdin("").start();
         running.expect_line("Enter message to post :");
         let pgid = running.pid();
-        wait_until_blocked_in_msgrcv(pgid);
+        testkit::wait_until_sleeping_in(pgid, "do_msgrcv").unwrap();
         running.signal(signal); // to the parent only: its handler must stop the child too
         let out = running.finish();
         assert!(out.code().is_none(), "it dies of {signal}");
         assert!(!testkit::process_group_alive(pgid), "no child left behind");
         // TestKey's drop fails the test if the queue is still there.
-    }
-}
-
-/// Wait until process `pid` is asleep in msgrcv (a state check with a deadline, not a timed sleep).
-fn wait_until_blocked_in_msgrcv(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let sleeping = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('S'));
-        // wchan names the kernel function it sleeps in; where it is hidden ("0"), sleeping must do.
-        if sleeping && (wchan.contains("msgrcv") || wchan == "0" || wchan.is_empty()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "qsnd_pid never blocked in msgrcv (wchan {wchan:?})");
-        std::thread::yield_now();
     }
 }
