@@ -77,6 +77,18 @@ impl EchoRecord {
     }
 }
 
+/// The echo server's address from a host name or address and a port (`getaddrinfo`), for the
+/// clients: the first address it gives.
+pub fn resolve_server(host: &str, port: u16) -> Result<SocketAddr> {
+    use crate::error::CallContext;
+    use std::net::ToSocketAddrs;
+    (host, port)
+        .to_socket_addrs()
+        .call(format!("getaddrinfo({host})"))?
+        .next()
+        .ok_or_else(|| Error::other(format!("getaddrinfo({host}): no address")))
+}
+
 impl EchoRecord {
     /// Read one record from a stream (a pipe or a FIFO): the header, then exactly the data it
     /// announces. `Ok(None)` at end of file, when every writer has closed.

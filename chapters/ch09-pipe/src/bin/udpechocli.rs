@@ -5,7 +5,7 @@
 //! so this one client tests them all: `udpechocli 127.0.0.1 PORT < some-file`.
 
 use std::io::{BufRead, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -33,11 +33,7 @@ const RECV_BUF: usize = 65_536;
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
-        let server = (args.host.as_str(), args.port)
-            .to_socket_addrs()
-            .call(format!("getaddrinfo({})", args.host))?
-            .next()
-            .ok_or_else(|| Error::other(format!("getaddrinfo({}): no address", args.host)))?;
+        let server = shared::echo::resolve_server(&args.host, args.port)?;
 
         // ANCHOR: client
         // Any local port will do (port 0: the kernel picks one), of the server's address family.

@@ -7,7 +7,7 @@
 //! the server's address: an echo sent from any other port (as a reply process with a socket of its
 //! own would send it) never arrives, and shows up here as lost.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -66,11 +66,7 @@ struct Tally {
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
-        let server = (args.host.as_str(), args.port)
-            .to_socket_addrs()
-            .call(format!("getaddrinfo({})", args.host))?
-            .next()
-            .ok_or_else(|| Error::other(format!("getaddrinfo({}): no address", args.host)))?;
+        let server = shared::echo::resolve_server(&args.host, args.port)?;
         // No more clients than datagrams: a client with nothing to send would only skew the count.
         let clients = u64::from(args.clients).min(args.count);
 
