@@ -38,7 +38,7 @@ pub const STAMP_BYTES: usize = 8;
 /// empties another.
 pub const RING_SLOTS: usize = 8;
 
-const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 
 /// Where the four message buffers of a measurement put a SysV message's text within its page: the
 /// sender's and the receiver's of channel 0 (down), then of channel 1 (up). The C baseline puts its

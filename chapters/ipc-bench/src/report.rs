@@ -41,7 +41,7 @@ impl Setup {
 const CELL: usize = 23;
 
 /// The column titles of a table.
-pub fn header(test: Test, runs: usize) -> String {
+pub fn header(test: Test, runs: usize, max_runs: usize) -> String {
     let (title, value) = match test {
         Test::Latency => ("Latency: one round trip, parent -> child -> parent (lower is better)", "µs"),
         Test::Bandwidth => ("Bandwidth: one process streams to the other (higher is better)", "MB/s"),
@@ -49,7 +49,15 @@ pub fn header(test: Test, runs: usize) -> String {
             ("Calls alone: one process sends a message and receives it itself (lower is better)", "ns")
         }
     };
-    let mut text = format!("{title}; median (min-max) of {runs} runs\n");
+    let mut text = format!("{title}; median (min-max) of {runs} runs");
+    if max_runs > runs {
+        write!(
+            text,
+            " (a row ending [N runs]: Rust/C was above {RATIO_TARGET:.2}, so more, up to {max_runs})"
+        )
+        .expect("string");
+    }
+    text.push('\n');
     let size = if test == Test::Bandwidth { "transfer" } else { "message" };
     let rust = format!("Rust {value}");
     let c = format!("C {value}");
@@ -63,8 +71,9 @@ pub fn header(test: Test, runs: usize) -> String {
     text
 }
 
-/// One row of a table. `memcpy` is memcpy's MB/s at this size, for the last column.
-pub fn row(figure: &Figure, memcpy: Option<f64>) -> String {
+/// One row of a table. `memcpy` is memcpy's MB/s at this size, for the last column; `runs` is how
+/// many runs a figure has unless it needed more (then the row says how many).
+pub fn row(figure: &Figure, memcpy: Option<f64>, runs: usize) -> String {
     let rust = cell(figure, figure.rust_stats());
     let c = figure.c_stats().map_or_else(|| "-".to_owned(), |stats| cell(figure, stats));
     let ratio = figure.ratio().map_or_else(|| "-".to_owned(), ratio_text);
@@ -84,6 +93,9 @@ pub fn row(figure: &Figure, memcpy: Option<f64>) -> String {
     if let (Test::Calls, Some(c)) = (figure.test, figure.c_stats()) {
         // What the wrappers add to one send and one receive, in nanoseconds.
         write!(text, "  {:>+9.1}", figure.rust_stats().median - c.median).expect("string");
+    }
+    if figure.rust.len() != runs {
+        write!(text, "  [{} runs]", figure.rust.len()).expect("string");
     }
     text
 }

@@ -28,7 +28,19 @@ fn a_tiny_run_measures_every_mechanism_beside_c_and_leaves_nothing() {
     let csv = scratch.path().join("bench.csv");
     let svg = scratch.path().join("bench.svg");
     let out = Cmd::new("ipc-bench")
-        .args(["--runs", "2", "--run-ms", "1", "--sizes", "64,4K", "--verify", "--cpus", "0"])
+        .args([
+            "--runs",
+            "2",
+            "--max-runs",
+            "2",
+            "--run-ms",
+            "1",
+            "--sizes",
+            "64,4K",
+            "--verify",
+            "--cpus",
+            "0",
+        ])
         .args(["--key", &rust_key.arg(), "--c-key", &c_key.arg()])
         .args(["--csv", csv.to_str().unwrap(), "--svg", svg.to_str().unwrap()])
         .env("TMPDIR", scratch.path())

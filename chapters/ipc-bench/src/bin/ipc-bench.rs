@@ -44,6 +44,10 @@ struct Args {
     /// Timed runs per figure and language (default 11; 5 with --quick).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
     runs: Option<u16>,
+    /// A figure whose Rust/C is above 1.05 gets more runs, in batches of --runs, up to N per
+    /// language (default: 3 times --runs; never fewer than --runs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=3000))]
+    max_runs: Option<u16>,
     /// About how long one timed run takes, in milliseconds (default 40; 10 with --quick).
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     run_ms: Option<u64>,
@@ -88,8 +92,10 @@ fn main() -> ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
         // ANCHOR: plan
+        let runs = args.runs.map_or(if args.quick { 5 } else { 11 }, usize::from);
         let plan = Plan {
-            runs: args.runs.map_or(if args.quick { 5 } else { 11 }, usize::from),
+            runs,
+            max_runs: args.max_runs.map_or(3 * runs, usize::from).max(runs),
             run_time: Duration::from_millis(args.run_ms.unwrap_or(if args.quick { 10 } else { 40 })),
             verify: args.verify,
             key: args.key.resolve(IPC_PRIVATE, b'R')?,
@@ -143,14 +149,14 @@ fn main() -> ExitCode {
             let mut setup = Setup { cpus, figures: Vec::new() };
             for (index, &(test, mechanism, size)) in work.iter().enumerate() {
                 if index == 0 || work[index - 1].0 != test {
-                    println!("\n{}", report::header(test, plan.runs));
+                    println!("\n{}", report::header(test, plan.runs, plan.max_runs));
                 }
                 let figure =
                     measure(&plan, test, mechanism, size, c.as_mut(), &mut |what| progress.show(what));
                 progress.step();
                 let figure = figure?;
                 let memcpy = setup.memcpy_by_size().get(&size).copied();
-                println!("{}", report::row(&figure, memcpy));
+                println!("{}", report::row(&figure, memcpy, plan.runs));
                 setup.figures.push(figure);
             }
             if let Some(c) = c {
@@ -230,6 +236,15 @@ fn print_header(args: &Args, plan: &Plan, limits: &Limits, sizes: &[usize]) -> R
         "        Rust and C alternating; Rust/C = Rust's time / C's, median over the pairs (1.00: same speed;"
     );
     println!("        * marks one above {:.2}); MB/s = 10^6 bytes per second", report::RATIO_TARGET);
+    if plan.max_runs > plan.runs {
+        println!(
+            "        a figure whose Rust/C is above {:.2} gets more pairs of runs, {} at a time, up to {}: more",
+            report::RATIO_TARGET,
+            plan.runs,
+            plan.max_runs
+        );
+        println!("        pairs tell an unlucky batch from a real cost; the others are never re-measured");
+    }
     println!(
         "sizes: round trips of {}; calls with {}; transfers of {} to {} (SysV queue up to msgmax {}, POSIX queue up to msgsize_max {})",
         LATENCY_SIZES.map(size_text).join(" and "),
