@@ -22,6 +22,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod echo;
 pub mod error;
+pub mod hint;
 pub mod ipc;
 pub mod key;
 pub mod msg;
