@@ -16,7 +16,8 @@
  *                            make the objects, fork the peer (none for calls: one process sends to
  *                            itself); MECH as in the Rust side; DS..UR: where the Rust side's SysV
  *                            message texts sit in their pages (down send/receive, up send/receive)
- *   run COUNT VERIFY         ns N         one timed run of COUNT round trips or messages
+ *   run COUNT VERIFY         ns N cs S    one timed run of COUNT round trips or messages: N ns,
+ *                                         S context switches of both processes
  *   end                      done         stop the peer, remove the objects
  *   (end of input)                        exit 0
  *
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -170,6 +172,14 @@ static uint64_t get_stamp(const char *msg, size_t size) {
 }
 static uint64_t stamp_mask(size_t size) {
     return size >= STAMP_BYTES ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1;
+}
+
+/* Context switches of this process so far, voluntary (it waited) and involuntary (preempted). */
+static uint64_t switches(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) == -1)
+        fail_errno("getrusage(RUSAGE_SELF)");
+    return (uint64_t)usage.ru_nvcsw + (uint64_t)usage.ru_nivcsw;
 }
 
 static void sem_add(int num, int delta) {
@@ -357,13 +367,16 @@ static void peer_loop(void) {
         read_all(m.ctl[0], &cmd, sizeof cmd, "control pipe");
         if (cmd.count == 0)
             _exit(0);
+        uint64_t at_start = switches();
+        char ok[40];
         if (m.lat) {
             /* Echo: every message goes straight back with its stamp. */
             for (uint64_t i = 0; i < cmd.count; i++) {
                 const char *msg = recv_msg(&m.down);
                 send_msg(&m.up, get_stamp(msg, m.size));
             }
-            write_all(m.ack[1], "ok\n", 3, "ack pipe");
+            snprintf(ok, sizeof ok, "ok %llu\n", (unsigned long long)(switches() - at_start));
+            write_all(m.ack[1], ok, strlen(ok), "ack pipe");
             continue;
         }
         /* Drain: every message is read; with VERIFY each byte is checked. A bad message is
@@ -383,10 +396,11 @@ static void peer_loop(void) {
                          (unsigned long long)i, at, (uint8_t)m.ref[at], (uint8_t)msg[at]);
             }
         }
+        snprintf(ok, sizeof ok, "ok %llu\n", (unsigned long long)(switches() - at_start));
         if (bad[0])
             write_all(m.ack[1], bad, strlen(bad), "ack pipe");
         else
-            write_all(m.ack[1], "ok\n", 3, "ack pipe");
+            write_all(m.ack[1], ok, strlen(ok), "ack pipe");
     }
 }
 
@@ -550,8 +564,8 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Wait for the peer's "ok" (or its error) after a run. */
-static void read_ack(void) {
+/* Wait for the peer's "ok SWITCHES" (or its error) after a run; return its context switches. */
+static uint64_t read_ack(void) {
     char line[256];
     ssize_t n = read(m.ack[0], line, sizeof line - 1);
     if (n == -1)
@@ -559,14 +573,17 @@ static void read_ack(void) {
     if (n == 0)
         fail("the peer ended without answering");
     line[n] = '\0';
-    if (strcmp(line, "ok\n") != 0) {
+    unsigned long long switched;
+    if (sscanf(line, "ok %llu\n", &switched) != 1) {
         line[strcspn(line, "\n")] = '\0';
         fail("peer: %s", strncmp(line, "error ", 6) == 0 ? line + 6 : line);
     }
+    return switched;
 }
 
-static uint64_t run(uint64_t count, uint64_t verify) {
-    uint64_t t0, t1;
+/* One timed run: its time in ns; *switched: the context switches of both processes during it. */
+static uint64_t run(uint64_t count, uint64_t verify, uint64_t *switched) {
+    uint64_t t0, t1, before = switches(), peer_switched = 0;
     if (m.mech == MEMCPY) {
         char *src = m.src + place(m.runs, 0), *dst = m.dst + place(m.runs, 1);
         m.runs++;
@@ -578,6 +595,7 @@ static uint64_t run(uint64_t count, uint64_t verify) {
         t1 = now_ns();
         if (memcmp(dst, src, m.size) != 0)
             fail("memcpy: the copy differs");
+        *switched = switches() - before;
         return t1 - t0;
     }
     if (m.calls) {
@@ -590,7 +608,9 @@ static uint64_t run(uint64_t count, uint64_t verify) {
                 fail("message %llu came back as %llu", (unsigned long long)i,
                      (unsigned long long)get_stamp(back, m.size));
         }
-        return now_ns() - t0;
+        t1 = now_ns();
+        *switched = switches() - before;
+        return t1 - t0;
     }
     struct command cmd = {count, verify};
     write_all(m.ctl[1], &cmd, sizeof cmd, "control pipe");
@@ -605,14 +625,15 @@ static uint64_t run(uint64_t count, uint64_t verify) {
                      (unsigned long long)get_stamp(reply, m.size));
         }
         t1 = now_ns();
-        read_ack();
+        peer_switched = read_ack();
     } else {
         t0 = now_ns();
         for (uint64_t i = 0; i < count; i++)
             send_msg(&m.down, i);
-        read_ack(); /* the peer has read every byte */
+        peer_switched = read_ack(); /* the peer has read every byte */
         t1 = now_ns();
     }
+    *switched = switches() - before + peer_switched;
     return t1 - t0;
 }
 
@@ -724,7 +745,8 @@ int main(int argc, char *argv[]) {
             setup(lat, calls, (enum mech)mech, (size_t)a, offsets);
             printf("ready\n");
         } else if (sscanf(line, "run %llu %llu", &a, &b) == 2) {
-            printf("ns %llu\n", (unsigned long long)run(a, b));
+            uint64_t switched, ns = run(a, b, &switched);
+            printf("ns %llu cs %llu\n", (unsigned long long)ns, (unsigned long long)switched);
         } else if (strcmp(line, "end\n") == 0) {
             end();
             printf("done\n");

@@ -19,6 +19,7 @@ use shared::{CallContext, Error, Result};
 use crate::channel::TextOffsets;
 use crate::cpus::CpuList;
 use crate::mechanism::{Mechanism, Test};
+use crate::peer::Run;
 
 /// Where build.rs put the C program.
 pub const PATH: &str = env!("IPC_BENCH_C");
@@ -85,11 +86,14 @@ impl CBaseline {
     }
 
     /// `run`: one timed run, as [`crate::peer::Peer::run`].
-    pub fn run(&mut self, count: u64, verify: bool) -> Result<Duration> {
+    pub fn run(&mut self, count: u64, verify: bool) -> Result<Run> {
         let answer = self.ask(&format!("run {count} {}", u8::from(verify)))?;
-        let nanos = answer.strip_prefix("ns ").and_then(|ns| ns.parse().ok());
-        nanos
-            .map(Duration::from_nanos)
+        let numbers = answer
+            .strip_prefix("ns ")
+            .and_then(|rest| rest.split_once(" cs "))
+            .and_then(|(ns, cs)| Some((ns.parse().ok()?, cs.parse().ok()?)));
+        numbers
+            .map(|(ns, switches)| Run { time: Duration::from_nanos(ns), switches })
             .ok_or_else(|| Error::other(format!("C baseline: unexpected answer {answer:?}")))
     }
 

@@ -24,7 +24,7 @@ use shared::{Error, Result};
 use crate::cbaseline::CBaseline;
 use crate::cpus::CpuList;
 use crate::mechanism::{Mechanism, Test, size_text};
-use crate::peer::{Memcpy, Peer, Solo};
+use crate::peer::{Memcpy, Peer, Run, Solo};
 use crate::report::RATIO_TARGET;
 
 /// How to measure, for every figure.
@@ -57,7 +57,16 @@ pub struct Figure {
     pub count: u64,
     pub rust: Vec<Duration>,
     pub c: Vec<Duration>,
+    /// Context switches in each timed run, both processes together.
+    pub rust_switches: Vec<u64>,
+    pub c_switches: Vec<u64>,
 }
+
+/// How far apart the two sides' context switches per message may be and still count as the same
+/// rhythm of sleeping and waking (a quarter).
+pub const RHYTHM_TOLERANCE: f64 = 1.25;
+/// Below this many context switches per message, a side hardly switches at all.
+const RHYTHM_FLOOR: f64 = 0.02;
 
 /// Median and extremes of a figure's runs, in its unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +116,23 @@ impl Figure {
         (!ratios.is_empty()).then(|| median(ratios))
     }
 
+    /// Context switches per round trip or message, Rust's and C's (medians over the runs).
+    pub fn switches_per_message(&self) -> Option<(f64, f64)> {
+        let per = |switches: &[u64]| {
+            median(switches.iter().map(|&n| n as f64 / self.count.max(1) as f64).collect())
+        };
+        (!self.c_switches.is_empty()).then(|| (per(&self.rust_switches), per(&self.c_switches)))
+    }
+
+    /// Whether the two sides fell into different rhythms of sleeping and waking: one switches
+    /// at least a quarter more often per message than the other. Then the ratio compares what the
+    /// scheduler did to each pair more than it compares the two programs.
+    pub fn different_rhythms(&self) -> Option<(f64, f64)> {
+        let (rust, c) = self.switches_per_message()?;
+        let (low, high) = (rust.min(c), rust.max(c));
+        (high >= RHYTHM_FLOOR && high > RHYTHM_TOLERANCE * low).then_some((rust, c))
+    }
+
     fn stats(&self, times: &[Duration]) -> Stats {
         let values: Vec<f64> = times.iter().map(|&time| self.value(time)).collect();
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -139,7 +165,7 @@ enum RustSide {
 }
 
 impl RustSide {
-    fn run(&mut self, count: u64, verify: bool) -> Result<Duration> {
+    fn run(&mut self, count: u64, verify: bool) -> Result<Run> {
         match self {
             RustSide::Ipc(peer) => peer.run(count, verify),
             RustSide::Solo(solo) => solo.run(count),
@@ -175,28 +201,37 @@ pub fn measure(
     if let Some(c) = c.as_deref_mut() {
         c.setup(test, mechanism, size, offsets).map_err(|err| in_context(err, &name))?;
     }
-    let mut both = |count: u64, verify: bool, c_first: bool| -> Result<(Duration, Option<Duration>)> {
+    let mut both = |count: u64, verify: bool, c_first: bool| -> Result<(Run, Option<Run>)> {
         let mut c_run = || match c.as_deref_mut() {
             Some(c) => c.run(count, verify).map(Some).map_err(|err| in_context(err, &name)),
             None => Ok(None),
         };
         if c_first {
-            let c_time = c_run()?;
-            Ok((rust.run(count, verify).map_err(rust_error)?, c_time))
+            let c_run = c_run()?;
+            Ok((rust.run(count, verify).map_err(rust_error)?, c_run))
         } else {
-            let rust_time = rust.run(count, verify).map_err(rust_error)?;
-            Ok((rust_time, c_run()?))
+            let rust_run = rust.run(count, verify).map_err(rust_error)?;
+            Ok((rust_run, c_run()?))
         }
     };
 
     progress(&format!("{name}: warming up"));
     let first = first_count(test, size);
-    let (time, _) = both(first, true, false)?;
-    let second = sized_for(plan.run_time, time, first, test, size);
-    let (time, _) = both(second, plan.verify, false)?;
-    let count = sized_for(plan.run_time, time, second, test, size);
+    let (warm_up, _) = both(first, true, false)?;
+    let second = sized_for(plan.run_time, warm_up.time, first, test, size);
+    let (warm_up, _) = both(second, plan.verify, false)?;
+    let count = sized_for(plan.run_time, warm_up.time, second, test, size);
 
-    let mut figure = Figure { test, mechanism, size, count, rust: Vec::new(), c: Vec::new() };
+    let mut figure = Figure {
+        test,
+        mechanism,
+        size,
+        count,
+        rust: Vec::new(),
+        c: Vec::new(),
+        rust_switches: Vec::new(),
+        c_switches: Vec::new(),
+    };
     let mut goal = plan.runs;
     loop {
         for run in figure.rust.len()..goal {
@@ -206,9 +241,13 @@ pub fn measure(
                 String::new()
             };
             progress(&format!("{name}: run {}/{goal}{more}", run + 1));
-            let (rust_time, c_time) = both(count, plan.verify, run % 2 == 1)?;
-            figure.rust.push(rust_time);
-            figure.c.extend(c_time);
+            let (rust_run, c_run) = both(count, plan.verify, run % 2 == 1)?;
+            figure.rust.push(rust_run.time);
+            figure.rust_switches.push(rust_run.switches);
+            if let Some(c_run) = c_run {
+                figure.c.push(c_run.time);
+                figure.c_switches.push(c_run.switches);
+            }
         }
         match more_runs(plan, goal, figure.ratio()) {
             Some(more) => goal = more,
@@ -278,6 +317,8 @@ mod tests {
             count: 1000,
             rust: vec![ms(2), ms(1), ms(4)],
             c: vec![ms(2), ms(2), ms(2)],
+            rust_switches: vec![300, 350, 200],
+            c_switches: vec![1300, 1200, 1250],
         };
         // 10^6 bytes in 1 ms is 1000 MB/s.
         let rust = figure.rust_stats();
@@ -285,6 +326,14 @@ mod tests {
         assert_eq!(figure.ratio(), Some(1.0), "pairs 1.0, 0.5, 2.0");
         let latency = Figure { test: Test::Latency, ..figure };
         assert_eq!(latency.rust_stats().median, 2.0, "2 ms for 1000 round trips is 2 µs each");
+        assert_eq!(latency.switches_per_message(), Some((0.3, 1.25)), "medians, per round trip");
+        assert_eq!(latency.different_rhythms(), Some((0.3, 1.25)));
+        let alike = Figure { c_switches: vec![360, 370, 380], ..latency.clone() };
+        assert_eq!(alike.different_rhythms(), None, "0.30 against 0.37: within a quarter");
+        let apart = Figure { c_switches: vec![380, 380, 380], ..latency.clone() };
+        assert_eq!(apart.different_rhythms(), Some((0.3, 0.38)), "0.38 is more than 0.30 x 1.25");
+        let calm = Figure { rust_switches: vec![0; 3], c_switches: vec![10, 15, 19], ..latency };
+        assert_eq!(calm.different_rhythms(), None, "0.015 per message: neither side switches");
     }
 
     #[test]

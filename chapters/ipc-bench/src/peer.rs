@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
+use nix::sys::resource::{UsageWho, getrusage};
 use shared::key::Key;
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
@@ -17,6 +18,21 @@ use shared::{CallContext, Error, Result};
 use crate::channel::{AlignedBuf, Link, Objects, PAGE, Rx, STAMP_BYTES, TextOffsets, Tx, stamp, stamp_mask};
 use crate::measure::Plan;
 use crate::mechanism::{Mechanism, Test};
+
+/// One timed run: how long it took, and how often the processes in it gave up the CPU meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Run {
+    pub time: Duration,
+    /// Context switches, voluntary (a process waited) and involuntary (it was preempted), of
+    /// both processes together (of the one, for memcpy and the calls test).
+    pub switches: u64,
+}
+
+/// This process's context switches so far (`getrusage(2)`: `ru_nvcsw + ru_nivcsw`).
+pub fn switches() -> Result<u64> {
+    let usage = getrusage(UsageWho::RUSAGE_SELF).call("getrusage(RUSAGE_SELF)")?;
+    Ok((usage.voluntary_context_switches() + usage.involuntary_context_switches()) as u64)
+}
 
 /// Two processes and a channel each way (latency) or one way (bandwidth).
 pub struct Peer {
@@ -80,7 +96,8 @@ impl Peer {
     // ANCHOR: run
     /// One run: `count` round trips (latency) or messages (bandwidth); returns the time it took.
     /// With `verify` the child checks every byte it receives (latency always checks the stamps).
-    pub fn run(&mut self, count: u64, verify: bool) -> Result<Duration> {
+    pub fn run(&mut self, count: u64, verify: bool) -> Result<Run> {
+        let before = switches()?;
         write_command(&self.control, count, verify)?;
         match (self.test, self.rx.as_mut()) {
             (Test::Latency, Some(rx)) => {
@@ -93,9 +110,9 @@ impl Peer {
                         return Err(Error::other(format!("round trip {seq} came back as {back}")));
                     }
                 }
-                let elapsed = start.elapsed();
-                self.read_ack()?;
-                Ok(elapsed)
+                let time = start.elapsed();
+                let child = self.read_ack()?;
+                Ok(Run { time, switches: switches()? - before + child })
             }
             _ => {
                 let start = Instant::now();
@@ -104,8 +121,9 @@ impl Peer {
                     let fault = self.inject_fault && verify && seq == 2;
                     self.tx.send(if fault { seq + 1000 } else { seq })?;
                 }
-                self.read_ack()?; // the child has every byte
-                Ok(start.elapsed())
+                let child = self.read_ack()?; // the child has every byte
+                let time = start.elapsed();
+                Ok(Run { time, switches: switches()? - before + child })
             }
         }
     }
@@ -123,8 +141,13 @@ impl Peer {
         objects.remove()
     }
 
-    fn read_ack(&mut self) -> Result<()> {
-        read_answer(&mut self.acks).map(drop)
+    /// The child's "ok SWITCHES" after a run: its context switches during the run.
+    fn read_ack(&mut self) -> Result<u64> {
+        let answer = read_answer(&mut self.acks)?;
+        answer
+            .strip_prefix("ok ")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::other(format!("the child said {answer:?}, not ok")))
     }
 }
 
@@ -148,6 +171,7 @@ fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<(
     write_all(acks, format!("ready {} {up_send}\n", rx.text_offset()).as_bytes(), "write(ack)")?;
     let reference = AlignedBuf::with_pattern(size);
     while let Some((count, verify)) = read_command(control)? {
+        let at_start = switches()?;
         let mut bad = None;
         match tx.as_mut() {
             Some(tx) => {
@@ -168,7 +192,7 @@ fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<(
         // A bad message is reported after the run, never in the middle: a writer blocked on a
         // full queue or ring would wait for us forever.
         let answer = match bad {
-            None => "ok\n".to_owned(),
+            None => format!("ok {}\n", switches()? - at_start),
             Some(problem) => format!("error {problem}\n"),
         };
         write_all(acks, answer.as_bytes(), "write(ack)")?;
@@ -214,8 +238,9 @@ impl Solo {
     }
 
     /// `count` times: send a message, receive it back.
-    pub fn run(&mut self, count: u64) -> Result<Duration> {
+    pub fn run(&mut self, count: u64) -> Result<Run> {
         let mask = stamp_mask(self.size);
+        let before = switches()?;
         let start = Instant::now();
         for seq in 0..count {
             self.tx.send(seq)?;
@@ -224,7 +249,8 @@ impl Solo {
                 return Err(Error::other(format!("message {seq} came back as {back}")));
             }
         }
-        Ok(start.elapsed())
+        let time = start.elapsed();
+        Ok(Run { time, switches: switches()? - before })
     }
 
     pub fn finish(self) -> Result<()> {
@@ -262,8 +288,9 @@ impl Memcpy {
         Memcpy { size, source: area(), target: area(), runs: 0 }
     }
 
-    pub fn run(&mut self, count: u64) -> Result<Duration> {
+    pub fn run(&mut self, count: u64) -> Result<Run> {
         let (from, to) = (place(self.runs, false), place(self.runs, true));
+        let before = switches()?;
         self.runs += 1;
         let source = &self.source.bytes()[from..from + self.size];
         let target = &mut self.target.bytes_mut()[to..to + self.size];
@@ -273,11 +300,11 @@ impl Memcpy {
             // The copy must happen every time, not once: the compiler may not know who reads it.
             shared::hint::escape(target.as_mut_ptr());
         }
-        let elapsed = start.elapsed();
+        let time = start.elapsed();
         if target != source {
             return Err(Error::other("memcpy: the copy differs"));
         }
-        Ok(elapsed)
+        Ok(Run { time, switches: switches()? - before })
     }
 }
 

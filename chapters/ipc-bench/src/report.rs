@@ -97,8 +97,23 @@ pub fn row(figure: &Figure, memcpy: Option<f64>, runs: usize) -> String {
     if figure.rust.len() != runs {
         write!(text, "  [{} runs]", figure.rust.len()).expect("string");
     }
+    if let Some((rust, c)) = figure.different_rhythms() {
+        write!(
+            text,
+            "\n      ^ context switches per {}: Rust {rust:.2}, C {c:.2}: different rhythms, see the note below",
+            if figure.test == Test::Latency { "round trip" } else { "message" }
+        )
+        .expect("string");
+    }
     text
 }
+
+/// Said once under a table that has a row in different rhythms.
+pub const RHYTHM_NOTE: &str = "\
+  note: where the two pairs of processes gave up the CPU at different rates, they fell into different
+        rhythms of sleeping and waking (say, a writer that fills the queue before the reader runs,
+        against one preempted at every message); that decides the time more than the code does, and
+        Rust/C there compares the scheduler's two choices, not the two programs";
 
 /// A ratio, starred when it misses the target.
 fn ratio_text(ratio: f64) -> String {
@@ -183,14 +198,22 @@ pub fn summary(setup: &Setup) -> Vec<String> {
         setup.figures.iter().filter_map(|f| f.ratio().map(|r| (f, r))).collect();
     if let Some((worst, ratio)) = paired.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
         let within = paired.iter().filter(|(_, r)| *r <= RATIO_TARGET).count();
-        lines.push(format!(
+        let mut line = format!(
             "Rust/C: {within} of {} figures within {RATIO_TARGET:.2} (target: all; {}); the highest, {ratio:.2}, is {} {} {}",
             paired.len(),
             met(within == paired.len()),
             worst.test.name(),
             worst.mechanism,
             size_text(worst.size)
-        ));
+        );
+        let misses: Vec<&Figure> =
+            paired.iter().filter(|(_, r)| *r > RATIO_TARGET).map(|(figure, _)| *figure).collect();
+        let apart = misses.iter().filter(|figure| figure.different_rhythms().is_some()).count();
+        if apart > 0 {
+            write!(line, "; {apart} of the {} above it ran in different rhythms", misses.len())
+                .expect("string");
+        }
+        lines.push(line);
     }
     lines
 }
@@ -209,7 +232,7 @@ fn met(yes: bool) -> &'static str {
 /// Every figure as a CSV line, with a header; values in the figure's unit.
 pub fn csv(setups: &[Setup]) -> String {
     let mut text = String::from(
-        "cpus,test,mechanism,bytes,count,runs,unit,rust_median,rust_min,rust_max,c_median,c_min,c_max,rust_over_c\n",
+        "cpus,test,mechanism,bytes,count,runs,unit,rust_median,rust_min,rust_max,c_median,c_min,c_max,rust_over_c,rust_switches_per_item,c_switches_per_item\n",
     );
     for setup in setups {
         for figure in &setup.figures {
@@ -223,7 +246,7 @@ pub fn csv(setups: &[Setup]) -> String {
             let opt = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.4}"));
             writeln!(
                 text,
-                "\"{}\",{},{},{},{},{},{unit},{:.4},{:.4},{:.4},{},{},{},{}",
+                "\"{}\",{},{},{},{},{},{unit},{:.4},{:.4},{:.4},{},{},{},{},{},{}",
                 setup.cpus,
                 figure.test.slug(),
                 figure.mechanism.slug(),
@@ -237,6 +260,8 @@ pub fn csv(setups: &[Setup]) -> String {
                 opt(c.map(|s| s.min)),
                 opt(c.map(|s| s.max)),
                 opt(figure.ratio()),
+                opt(figure.switches_per_message().map(|(rust, _)| rust)),
+                opt(figure.switches_per_message().map(|(_, c)| c)),
             )
             .expect("string");
         }

@@ -84,10 +84,17 @@ fn a_tiny_run_measures_every_mechanism_beside_c_and_leaves_nothing() {
     assert_eq!(lines.len(), 1 + 12 + 12 + 2 + 5, "{csv}");
     for line in &lines[1..] {
         let fields: Vec<&str> = line.split(',').collect();
-        assert_eq!(fields.len(), 14, "{line}");
+        assert_eq!(fields.len(), 16, "{line}");
         assert_eq!(fields[5], "2", "two timed runs: {line}");
         for value in [fields[7], fields[10], fields[13]] {
             assert!(value.parse::<f64>().is_ok_and(|v| v > 0.0), "Rust, C and ratio are numbers: {line}");
+        }
+        // On one CPU every hand-over is a context switch: a round trip makes at least two, on
+        // each side. (Counted with getrusage in both processes of both sides.)
+        let switches = [fields[14], fields[15]].map(|value| value.parse::<f64>().unwrap_or(-1.0));
+        assert!(switches.iter().all(|&n| n >= 0.0), "switches per message are numbers: {line}");
+        if fields[1] == "lat" {
+            assert!(switches.iter().all(|&n| n >= 1.9), "two switches or more per round trip: {line}");
         }
     }
 

@@ -147,6 +147,7 @@ fn main() -> ExitCode {
             let mut c = if args.no_c { None } else { Some(CBaseline::spawn(c_key, cpus.child().as_ref())?) };
             let mut progress = Progress::new(work.len());
             let mut setup = Setup { cpus, figures: Vec::new() };
+            let mut rhythms_apart = false;
             for (index, &(test, mechanism, size)) in work.iter().enumerate() {
                 if index == 0 || work[index - 1].0 != test {
                     println!("\n{}", report::header(test, plan.runs, plan.max_runs));
@@ -157,7 +158,13 @@ fn main() -> ExitCode {
                 let figure = figure?;
                 let memcpy = setup.memcpy_by_size().get(&size).copied();
                 println!("{}", report::row(&figure, memcpy, plan.runs));
+                rhythms_apart |= figure.different_rhythms().is_some();
                 setup.figures.push(figure);
+                // Under the table, once: what a row in different rhythms means.
+                let table_ends = work.get(index + 1).is_none_or(|next| next.0 != test);
+                if table_ends && std::mem::take(&mut rhythms_apart) {
+                    println!("{}", report::RHYTHM_NOTE);
+                }
             }
             if let Some(c) = c {
                 c.close()?;
