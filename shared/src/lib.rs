@@ -25,6 +25,7 @@ pub mod error;
 pub mod hint;
 pub mod ipc;
 pub mod key;
+pub mod mman;
 pub mod msg;
 pub mod out;
 pub mod process;
