@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
@@ -286,9 +287,11 @@ static struct {
 } m;
 
 /* memcpy copies between a different pair of pages in every run, the same pairs as the Rust
- * side (src/peer.rs): how fast one copy goes depends on where its two buffers lie, and one
- * lucky or unlucky pair must not decide a figure. */
+ * side (src/peer.rs), in areas at the same fixed addresses: how fast one copy goes depends on
+ * where its two buffers lie, and one lucky or unlucky place must not decide a figure. */
 #define PLACES 16
+static const uintptr_t areas[2] = {0x600000000000, 0x610000000000}; /* Memcpy's AREAS */
+static size_t area_len;
 static size_t place(uint64_t run, int target) {
     return 4096 * (size_t)(target ? (run * 7 + 3) % PLACES : run % PLACES);
 }
@@ -316,6 +319,21 @@ static char *alloc_buf(size_t size) {
     char *buf = alloc_aligned(size);
     fill_pattern(buf, size);
     return buf;
+}
+
+/* A memcpy area filled with the pattern: at addr if nothing is mapped there, else anywhere. */
+static char *area_at(uintptr_t addr, size_t len) {
+    char *area = mmap((void *)addr, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (area == MAP_FAILED || (uintptr_t)area != addr) {
+        if (area != MAP_FAILED)
+            munmap(area, len); /* a kernel before 4.17 took the address as a hint */
+        area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED)
+            fail_errno("mmap(%zu bytes)", len);
+    }
+    fill_pattern(area, len);
+    return area;
 }
 
 /* Give channel k's end for this side: is_sender says which end. */
@@ -415,8 +433,9 @@ static void setup(int lat, int calls, enum mech mech, size_t size, const unsigne
     m.nchan = lat ? 2 : 1;
     m.ref = alloc_buf(size);
     if (mech == MEMCPY) {
-        m.src = alloc_buf(size + PLACES * 4096);
-        m.dst = alloc_buf(size + PLACES * 4096);
+        area_len = size + PLACES * 4096;
+        m.src = area_at(areas[0], area_len);
+        m.dst = area_at(areas[1], area_len);
         m.runs = 0;
         return;
     }
@@ -686,8 +705,11 @@ static void end(void) {
         have_dir = 0;
     }
     free(m.ref);
-    free(m.src);
-    free(m.dst);
+    if (m.src)
+        munmap(m.src, area_len);
+    if (m.dst)
+        munmap(m.dst, area_len);
+    m.src = m.dst = NULL;
 }
 
 int main(int argc, char *argv[]) {

@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 use shared::key::Key;
+use shared::mman::{Mapping, mmap_anonymous_at};
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
 
-use crate::channel::{AlignedBuf, Link, Objects, PAGE, Rx, STAMP_BYTES, TextOffsets, Tx, stamp, stamp_mask};
+use crate::channel::{
+    AlignedBuf, Link, Objects, PAGE, Rx, STAMP_BYTES, TextOffsets, Tx, pattern, stamp, stamp_mask,
+};
 use crate::measure::Plan;
 use crate::mechanism::{Mechanism, Test};
 
@@ -262,16 +265,22 @@ impl Solo {
 
 /// The single-process copy: the most a machine can move, at each transfer size.
 ///
-/// How fast one copy goes depends on where its two buffers lie (on the machine of the book's
-/// figures, 61 to 83 GB/s at 1 KiB for different pairs of pages), so each run copies between a
-/// different pair of pages, the same pairs as the C side: one lucky or unlucky pair must not
-/// decide a figure.
+/// How fast one copy goes depends on where its two buffers lie: on the machine of the book's
+/// figures, 61 to 83 GB/s at 1 KiB for different pairs of pages, and other speeds again in other
+/// parts of the address space. So the two buffers sit at fixed addresses, the same in the C
+/// program ([`AREAS`]), and each run copies between a different pair of pages there, the same
+/// pairs as the C side: neither side is stuck with a lucky or an unlucky place.
 pub struct Memcpy {
     size: usize,
-    source: AlignedBuf,
-    target: AlignedBuf,
+    source: Area,
+    target: Area,
     runs: u64,
 }
+
+/// Where the source and the target areas start, in this program and in the C one, unless
+/// something is mapped there already (then anywhere). Far from the program, its heap and its
+/// stack and libraries, which Linux puts near 0x55.. and 0x7f.. on x86-64.
+pub const AREAS: [usize; 2] = [0x6000_0000_0000, 0x6100_0000_0000];
 
 /// How many page positions each buffer takes in turn.
 const PLACES: u64 = 16;
@@ -282,10 +291,44 @@ fn place(run: u64, target: bool) -> usize {
     page as usize * PAGE
 }
 
+/// A memcpy area: at its fixed address if that is free, else wherever the allocator says.
+enum Area {
+    Fixed(Mapping),
+    Anywhere(AlignedBuf),
+}
+
+impl Area {
+    fn new(addr: usize, len: usize) -> Area {
+        match mmap_anonymous_at(addr, len) {
+            Ok(mut mapping) => {
+                for (i, byte) in mapping.iter_mut().enumerate() {
+                    *byte = pattern(i);
+                }
+                Area::Fixed(mapping)
+            }
+            Err(_) => Area::Anywhere(AlignedBuf::with_pattern(len)),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Area::Fixed(mapping) => mapping,
+            Area::Anywhere(buf) => buf.bytes(),
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Area::Fixed(mapping) => mapping,
+            Area::Anywhere(buf) => buf.bytes_mut(),
+        }
+    }
+}
+
 impl Memcpy {
     pub fn new(size: usize) -> Self {
-        let area = || AlignedBuf::with_pattern(size + PLACES as usize * PAGE);
-        Memcpy { size, source: area(), target: area(), runs: 0 }
+        let len = size + PLACES as usize * PAGE;
+        Memcpy { size, source: Area::new(AREAS[0], len), target: Area::new(AREAS[1], len), runs: 0 }
     }
 
     pub fn run(&mut self, count: u64) -> Result<Run> {

@@ -158,7 +158,7 @@ fn main() -> ExitCode {
                 let figure = figure?;
                 let memcpy = setup.memcpy_by_size().get(&size).copied();
                 println!("{}", report::row(&figure, memcpy, plan.runs));
-                rhythms_apart |= figure.different_rhythms().is_some();
+                rhythms_apart |= report::rhythms_behind_ratio(&figure).is_some();
                 setup.figures.push(figure);
                 // Under the table, once: what a row in different rhythms means.
                 let table_ends = work.get(index + 1).is_none_or(|next| next.0 != test);
