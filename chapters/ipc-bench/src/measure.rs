@@ -108,13 +108,26 @@ impl Figure {
     /// The median over the pairs of Rust time / C time: 1.00 is the same speed, 1.05 is Rust
     /// taking 5% longer (latency 5% higher, bandwidth 5% lower).
     pub fn ratio(&self) -> Option<f64> {
-        let ratios: Vec<f64> = self
-            .rust
+        let ratios = self.pair_ratios();
+        (!ratios.is_empty()).then(|| median(ratios))
+    }
+
+    /// Where the true median of Rust/C lies, with 95% confidence or more: an interval between two
+    /// of the pairs' ratios, from the sign test (it assumes nothing about how the runs scatter,
+    /// only that pairs are independent). `None` with fewer than 6 pairs, too few to say.
+    pub fn ratio_interval(&self) -> Option<(f64, f64)> {
+        let mut ratios = self.pair_ratios();
+        ratios.sort_by(f64::total_cmp);
+        let k = median_interval_rank(ratios.len())?;
+        Some((ratios[k], ratios[ratios.len() - 1 - k]))
+    }
+
+    fn pair_ratios(&self) -> Vec<f64> {
+        self.rust
             .iter()
             .zip(&self.c)
             .map(|(rust, c)| rust.as_secs_f64() / c.as_secs_f64().max(1e-12))
-            .collect();
-        (!ratios.is_empty()).then(|| median(ratios))
+            .collect()
     }
 
     /// Context switches per round trip or message, Rust's and C's (medians over the runs).
@@ -145,6 +158,26 @@ impl Figure {
     pub fn name(test: Test, mechanism: Mechanism, size: usize) -> String {
         format!("{} {} {}", test.name(), mechanism.slug(), size_text(size))
     }
+}
+
+/// For `n` sorted values, the 0-based rank `k` such that values `k` and `n - 1 - k` bound the
+/// median with at least 95% confidence: the largest `k` for which the chance that `k` or fewer of
+/// `n` values fall below the true median, P(Binomial(n, 1/2) <= k), is at most 2.5% (and as much
+/// again above it).
+fn median_interval_rank(n: usize) -> Option<usize> {
+    // P(X <= j) for X ~ Binomial(n, 1/2), built term by term: C(n, j) / 2^n.
+    let mut term = 0.5f64.powi(n as i32);
+    let mut below = 0.0;
+    let mut rank = None;
+    for j in 0..n / 2 {
+        below += term;
+        if below > 0.025 {
+            break;
+        }
+        rank = Some(j + 1);
+        term *= (n - j) as f64 / (j + 1) as f64;
+    }
+    rank.map(|k| k - 1).filter(|_| n >= 6)
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
@@ -356,6 +389,32 @@ mod tests {
         assert_eq!(more_runs(&plan, 30, Some(1.20)), None, "at max_runs: done, above or not");
         let once = Plan { max_runs: 11, ..plan };
         assert_eq!(more_runs(&once, 11, Some(1.20)), None, "max_runs = runs: never more");
+    }
+
+    #[test]
+    fn the_ratio_interval_is_the_sign_test_s() {
+        // Textbook ranks (1-based) for a 95% interval of the median: n = 6: 1st and 6th (96.9%),
+        // n = 11: 2nd and 10th (98.8%), n = 22: 6th and 17th (98.3%), n = 33: 11th and 23rd (96.5%).
+        assert_eq!(median_interval_rank(5), None, "too few pairs");
+        assert_eq!(median_interval_rank(6), Some(0));
+        assert_eq!(median_interval_rank(11), Some(1));
+        assert_eq!(median_interval_rank(22), Some(5));
+        assert_eq!(median_interval_rank(33), Some(10));
+        let ms = Duration::from_millis;
+        let figure = Figure {
+            test: Test::Latency,
+            mechanism: Mechanism::Pipe,
+            size: 1,
+            count: 1,
+            rust: (1..=11).map(|i| ms(100 + i)).collect(),
+            c: vec![ms(100); 11],
+            rust_switches: Vec::new(),
+            c_switches: Vec::new(),
+        };
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(figure.ratio().is_some_and(|r| close(r, 1.06)));
+        let (low, high) = figure.ratio_interval().expect("11 pairs");
+        assert!(close(low, 1.02) && close(high, 1.10), "the 2nd and the 10th pair: {low} {high}");
     }
 
     #[test]

@@ -94,8 +94,17 @@ pub fn row(figure: &Figure, memcpy: Option<f64>, runs: usize) -> String {
         // What the wrappers add to one send and one receive, in nanoseconds.
         write!(text, "  {:>+9.1}", figure.rust_stats().median - c.median).expect("string");
     }
+    let mut extras = Vec::new();
     if figure.rust.len() != runs {
-        write!(text, "  [{} runs]", figure.rust.len()).expect("string");
+        extras.push(format!("{} runs", figure.rust.len()));
+    }
+    if let (Some(ratio), Some((low, high))) = (figure.ratio(), figure.ratio_interval()) {
+        if ratio > RATIO_TARGET {
+            extras.push(format!("95%: {low:.2}-{high:.2}"));
+        }
+    }
+    if !extras.is_empty() {
+        write!(text, "  [{}]", extras.join(", ")).expect("string");
     }
     if let Some((rust, c)) = rhythms_behind_ratio(figure) {
         write!(
@@ -223,16 +232,24 @@ pub fn summary(setup: &Setup) -> Vec<String> {
         let within = paired.iter().filter(|(_, r)| *r <= RATIO_TARGET).count();
         let misses: Vec<&Figure> =
             paired.iter().filter(|(_, r)| *r > RATIO_TARGET).map(|(figure, _)| *figure).collect();
+        // Why a figure is above the target: its two sides ran in different rhythms (the row says
+        // so), or its runs cannot tell it from the target (the 95% interval of its ratio reaches
+        // down to 1.05 or below), or neither: a cost the runs show.
         let apart = misses.iter().filter(|figure| figure.different_rhythms().is_some()).count();
+        let noise = misses
+            .iter()
+            .filter(|figure| figure.different_rhythms().is_none())
+            .filter(|figure| figure.ratio_interval().is_some_and(|(low, _)| low <= RATIO_TARGET))
+            .count();
+        let shown = misses.len() - apart - noise;
         // Unpinned, the Rust and the C pair of one figure may each get another placement (one CPU
-        // or two), so their ratio compares placements: no target there. A figure whose two sides
-        // ran in different rhythms compares what the scheduler did, and the row says so.
+        // or two), so their ratio compares placements: no target there.
         let verdict = if setup.cpus.0.is_empty() {
             "no target unpinned: each pair may get another placement"
         } else if misses.is_empty() {
             "target: all; met"
-        } else if apart == misses.len() {
-            "target: all; each figure above it ran in different rhythms"
+        } else if shown == 0 {
+            "target: all; no figure is above it beyond its noise"
         } else {
             "target: all; NOT met"
         };
@@ -243,9 +260,18 @@ pub fn summary(setup: &Setup) -> Vec<String> {
             worst.mechanism,
             size_text(worst.size)
         );
-        if apart > 0 && apart < misses.len() {
-            write!(line, "; {apart} of the {} above it ran in different rhythms", misses.len())
-                .expect("string");
+        if !misses.is_empty() {
+            let mut why = Vec::new();
+            if apart > 0 {
+                why.push(format!("{apart} ran in different rhythms"));
+            }
+            if noise > 0 {
+                why.push(format!("{noise} within noise of it (95% interval reaching {RATIO_TARGET:.2})"));
+            }
+            if shown > 0 {
+                why.push(format!("{shown} beyond its noise"));
+            }
+            write!(line, "; of the {} above it, {}", misses.len(), why.join(", ")).expect("string");
         }
         lines.push(line);
     }
@@ -266,7 +292,7 @@ fn met(yes: bool) -> &'static str {
 /// Every figure as a CSV line, with a header; values in the figure's unit.
 pub fn csv(setups: &[Setup]) -> String {
     let mut text = String::from(
-        "cpus,test,mechanism,bytes,count,runs,unit,rust_median,rust_min,rust_max,c_median,c_min,c_max,rust_over_c,rust_switches_per_item,c_switches_per_item\n",
+        "cpus,test,mechanism,bytes,count,runs,unit,rust_median,rust_min,rust_max,c_median,c_min,c_max,rust_over_c,rust_switches_per_item,c_switches_per_item,rust_over_c_low95,rust_over_c_high95\n",
     );
     for setup in setups {
         for figure in &setup.figures {
@@ -280,7 +306,7 @@ pub fn csv(setups: &[Setup]) -> String {
             let opt = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.4}"));
             writeln!(
                 text,
-                "\"{}\",{},{},{},{},{},{unit},{:.4},{:.4},{:.4},{},{},{},{},{},{}",
+                "\"{}\",{},{},{},{},{},{unit},{:.4},{:.4},{:.4},{},{},{},{},{},{},{},{}",
                 setup.cpus,
                 figure.test.slug(),
                 figure.mechanism.slug(),
@@ -296,6 +322,8 @@ pub fn csv(setups: &[Setup]) -> String {
                 opt(figure.ratio()),
                 opt(figure.switches_per_message().map(|(rust, _)| rust)),
                 opt(figure.switches_per_message().map(|(_, c)| c)),
+                opt(figure.ratio_interval().map(|(low, _)| low)),
+                opt(figure.ratio_interval().map(|(_, high)| high)),
             )
             .expect("string");
         }
@@ -380,10 +408,34 @@ mod tests {
         let memcpy = summary(&pinned).into_iter().find(|line| line.starts_with("memcpy")).expect("memcpy");
         assert!(memcpy.ends_with("Rust/C from 1.10 to 1.10"), "shown apart, not counted: {memcpy}");
         assert!(line.contains("the highest, 1.30, is bandwidth POSIX mqueue 4 KiB"), "{line}");
-        assert!(line.ends_with("; 1 of the 2 above it ran in different rhythms"), "{line}");
+        assert!(
+            line.ends_with("; of the 2 above it, 1 ran in different rhythms, 1 beyond its noise"),
+            "{line}"
+        );
         let only_rhythms = Setup { figures: pinned.figures[..3].to_vec(), ..pinned.clone() };
         let line = ratio_line(&only_rhythms);
-        assert!(line.contains("(target: all; each figure above it ran in different rhythms)"), "{line}");
+        assert!(line.contains("(target: all; no figure is above it beyond its noise)"), "{line}");
+        assert!(line.ends_with("; of the 1 above it, 1 ran in different rhythms"), "{line}");
+
+        // 11 pairs from 0.98 to 1.18: the median 1.08 is above, but its interval (1.00-1.16) is
+        // not: the runs cannot tell it from 1.05.
+        let ms = Duration::from_micros;
+        let scattered = Figure {
+            rust: (0..11).map(|i| ms(9800 + 200 * i)).collect(),
+            c: vec![ms(10_000); 11],
+            rust_switches: vec![50; 11],
+            c_switches: vec![50; 11],
+            ..figure(Mechanism::Svmsg, 10, (50, 50))
+        };
+        let text = super::row(&scattered, None, 11);
+        assert!(text.contains("1.08*") && text.ends_with("[95%: 1.00-1.16]"), "{text}");
+        let noisy = Setup { cpus: CpuList(vec![0]), figures: vec![scattered] };
+        let line = ratio_line(&noisy);
+        assert!(line.contains("(target: all; no figure is above it beyond its noise)"), "{line}");
+        assert!(
+            line.ends_with("of the 1 above it, 1 within noise of it (95% interval reaching 1.05)"),
+            "{line}"
+        );
 
         let row = row(&pinned.figures[2], None, 3);
         assert!(row.contains("context switches per message: Rust 0.80, C 0.30"), "{row}");

@@ -84,7 +84,7 @@ fn a_tiny_run_measures_every_mechanism_beside_c_and_leaves_nothing() {
     assert_eq!(lines.len(), 1 + 12 + 12 + 2 + 5, "{csv}");
     for line in &lines[1..] {
         let fields: Vec<&str> = line.split(',').collect();
-        assert_eq!(fields.len(), 16, "{line}");
+        assert_eq!(fields.len(), 18, "{line}");
         assert_eq!(fields[5], "2", "two timed runs: {line}");
         for value in [fields[7], fields[10], fields[13]] {
             assert!(value.parse::<f64>().is_ok_and(|v| v > 0.0), "Rust, C and ratio are numbers: {line}");

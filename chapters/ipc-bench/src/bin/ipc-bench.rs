@@ -253,6 +253,14 @@ fn print_header(args: &Args, plan: &Plan, limits: &Limits, sizes: &[usize]) -> R
         println!("        pairs tell an unlucky batch from a real cost; the others are never re-measured");
     }
     println!(
+        "        a row above {:.2} also gives the 95% interval of its ratio (sign test over the pairs): one",
+        report::RATIO_TARGET
+    );
+    println!(
+        "        reaching down to {:.2} means its runs cannot tell it from the target",
+        report::RATIO_TARGET
+    );
+    println!(
         "sizes: round trips of {}; calls with {}; transfers of {} to {} (SysV queue up to msgmax {}, POSIX queue up to msgsize_max {})",
         LATENCY_SIZES.map(size_text).join(" and "),
         CALLS_SIZES.map(size_text).join(" and "),
