@@ -290,7 +290,7 @@ static struct {
  * side (src/peer.rs), in areas at the same fixed addresses: how fast one copy goes depends on
  * where its two buffers lie, and one lucky or unlucky place must not decide a figure. */
 #define PLACES 16
-static const uintptr_t areas[2] = {0x600000000000, 0x610000000000}; /* Memcpy's AREAS */
+static const uintptr_t areas[2] = {0x600000000000, 0x612345678000}; /* Memcpy's AREAS */
 static size_t area_len;
 static size_t place(uint64_t run, int target) {
     return 4096 * (size_t)(target ? (run * 7 + 3) % PLACES : run % PLACES);

@@ -280,7 +280,7 @@ pub struct Memcpy {
 /// Where the source and the target areas start, in this program and in the C one, unless
 /// something is mapped there already (then anywhere). Far from the program, its heap and its
 /// stack and libraries, which Linux puts near 0x55.. and 0x7f.. on x86-64.
-pub const AREAS: [usize; 2] = [0x6000_0000_0000, 0x6100_0000_0000];
+pub const AREAS: [usize; 2] = [0x6000_0000_0000, 0x6123_4567_8000];
 
 /// How many page positions each buffer takes in turn.
 const PLACES: u64 = 16;
