@@ -50,6 +50,17 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// The first CPU this test process may run on: the one to pin "both on one CPU" runs to. A grader
+/// may run the tests in a container or under `taskset` without CPU 0.
+pub fn first_allowed_cpu() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list in /proc/self/status");
+    list.trim().split([',', '-']).next().expect("one CPU at least").to_owned()
+}
+
 /// A command line to run: a workbook binary, its arguments, stdin, environment and deadline.
 #[derive(Debug, Clone)]
 pub struct Cmd {
@@ -727,5 +738,17 @@ pub fn wait_until_sleeping_in(pid: i32, wchan: &str) -> Result<(), String> {
             return Err(format!("process {pid} never slept in {wchan} (wchan: {now:?})"));
         }
         std::thread::yield_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_first_allowed_cpu_is_one_this_process_may_use() {
+        let cpu: usize = super::first_allowed_cpu().parse().expect("a CPU number");
+        let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("affinity");
+        assert!(allowed.is_set(cpu).expect("in range"), "CPU {cpu}");
+        let lower = (0..cpu).filter(|&c| allowed.is_set(c).unwrap_or(false)).count();
+        assert_eq!(lower, 0, "no allowed CPU below {cpu}");
     }
 }

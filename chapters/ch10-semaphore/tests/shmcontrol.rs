@@ -50,7 +50,7 @@ fn no_errors_on_one_cpu_either() {
     let key = TestKey::new();
     // `timeout` gives the run the deadline testkit's Cmd would.
     let out = Command::new("timeout")
-        .args(["30", "taskset", "-c", "0"])
+        .args(["30", "taskset", "-c", &testkit::first_allowed_cpu()])
         .arg(testkit::bin("shmcontrol"))
         .args(["--key", &key.arg(), "--iterations", "3000"])
         .env("NO_COLOR", "1")

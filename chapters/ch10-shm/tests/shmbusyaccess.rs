@@ -52,7 +52,7 @@ fn they_collide_on_one_cpu_too() {
     let program = testkit::bin("shmbusyaccess");
     // `timeout` gives the run the deadline testkit's Cmd would.
     let out = Command::new("timeout")
-        .args(["30", "taskset", "-c", "0"])
+        .args(["30", "taskset", "-c", &testkit::first_allowed_cpu()])
         .arg(&program)
         .args(["--key", &key.arg(), "--iterations", "3000"])
         .env("NO_COLOR", "1")
