@@ -25,20 +25,32 @@ unsafe impl Sync for Mapping {}
 /// mapped there already (nothing of ours is ever replaced).
 pub fn mmap_anonymous_at(addr: usize, len: usize) -> Result<Mapping> {
     let call = || format!("mmap(addr={addr:#x}, len={len}, MAP_FIXED_NOREPLACE)");
-    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping, so no memory of ours can
-    // change under us; the kernel only reads the integers.
-    let got =
-        unsafe { libc::mmap(addr as *mut _, len.max(1), libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
-    if got == libc::MAP_FAILED {
-        return Err(Error::last(call()));
-    }
-    let mapping = Mapping { addr: NonNull::new(got.cast()).expect("mmap succeeded"), len };
+    let mapping = map(addr, len, libc::MAP_FIXED_NOREPLACE).map_err(|errno| Error::sys(call(), errno))?;
     // Kernels before 4.17 do not know MAP_FIXED_NOREPLACE and take the address as a hint.
-    if got as usize != addr {
+    if mapping.addr.as_ptr() as usize != addr {
         return Err(Error::sys(call(), Errno::EEXIST));
     }
     Ok(mapping)
+}
+
+/// `mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)`: `len` zeroed
+/// bytes, starting on a page, wherever the kernel puts them.
+pub fn mmap_anonymous(len: usize) -> Result<Mapping> {
+    map(0, len, 0).map_err(|errno| Error::sys(format!("mmap(len={len})"), errno))
+}
+
+/// The one `mmap` call behind both: private anonymous memory, with `extra` flags.
+fn map(addr: usize, len: usize, extra: libc::c_int) -> std::result::Result<Mapping, Errno> {
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra;
+    // SAFETY: without MAP_FIXED the kernel never replaces an existing mapping (with
+    // MAP_FIXED_NOREPLACE it fails instead), so no memory of ours can change under us; the
+    // kernel only reads the integers.
+    let got =
+        unsafe { libc::mmap(addr as *mut _, len.max(1), libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
+    if got == libc::MAP_FAILED {
+        return Err(Errno::last());
+    }
+    Ok(Mapping { addr: NonNull::new(got.cast()).expect("mmap succeeded"), len })
 }
 
 impl Deref for Mapping {
@@ -84,5 +96,8 @@ mod tests {
         drop(first);
         let again = mmap_anonymous_at(addr, 4096).unwrap();
         assert_eq!(again.as_ptr() as usize, addr, "free again once dropped");
+        let anywhere = mmap_anonymous(5000).unwrap();
+        assert_eq!((anywhere.len(), anywhere.as_ptr() as usize % 4096), (5000, 0), "on a page");
+        assert_ne!(anywhere.as_ptr() as usize, addr, "not over the other mapping");
     }
 }

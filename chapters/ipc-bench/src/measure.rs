@@ -64,7 +64,7 @@ pub struct Figure {
 
 /// How far apart the two sides' context switches per message may be and still count as the same
 /// rhythm of sleeping and waking (a quarter).
-pub const RHYTHM_TOLERANCE: f64 = 1.25;
+const RHYTHM_TOLERANCE: f64 = 1.25;
 /// Below this many context switches per message (one in ten messages), a side hardly switches,
 /// and a difference says little.
 const RHYTHM_FLOOR: f64 = 0.1;
@@ -220,7 +220,7 @@ pub fn measure(
     let name = Figure::name(test, mechanism, size);
     let rust_error = |err: Error| in_context(err, &format!("{name} (Rust)"));
     let mut rust = if !mechanism.is_ipc() {
-        RustSide::Memcpy(Memcpy::new(size))
+        RustSide::Memcpy(Memcpy::new(size).map_err(rust_error)?)
     } else if test == Test::Calls {
         RustSide::Solo(Box::new(Solo::start(mechanism, size, plan.key).map_err(rust_error)?))
     } else {
@@ -339,20 +339,21 @@ fn in_context(err: Error, context: &str) -> Error {
 mod tests {
     use super::*;
 
+    /// A pipe figure of `count` items with these runs' times and context switches.
+    fn figure(test: Test, size: usize, count: u64, rust: Vec<Duration>, c: Vec<Duration>) -> Figure {
+        let mechanism = Mechanism::Pipe;
+        Figure { test, mechanism, size, count, rust, c, rust_switches: Vec::new(), c_switches: Vec::new() }
+    }
+
     #[test]
     fn median_ratio_and_units() {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
         let ms = Duration::from_millis;
         let figure = Figure {
-            test: Test::Bandwidth,
-            mechanism: Mechanism::Pipe,
-            size: 1000,
-            count: 1000,
-            rust: vec![ms(2), ms(1), ms(4)],
-            c: vec![ms(2), ms(2), ms(2)],
             rust_switches: vec![300, 350, 200],
             c_switches: vec![1300, 1200, 1250],
+            ..figure(Test::Bandwidth, 1000, 1000, vec![ms(2), ms(1), ms(4)], vec![ms(2); 3])
         };
         // 10^6 bytes in 1 ms is 1000 MB/s.
         let rust = figure.rust_stats();
@@ -401,16 +402,7 @@ mod tests {
         assert_eq!(median_interval_rank(22), Some(5));
         assert_eq!(median_interval_rank(33), Some(10));
         let ms = Duration::from_millis;
-        let figure = Figure {
-            test: Test::Latency,
-            mechanism: Mechanism::Pipe,
-            size: 1,
-            count: 1,
-            rust: (1..=11).map(|i| ms(100 + i)).collect(),
-            c: vec![ms(100); 11],
-            rust_switches: Vec::new(),
-            c_switches: Vec::new(),
-        };
+        let figure = figure(Test::Latency, 1, 1, (1..=11).map(|i| ms(100 + i)).collect(), vec![ms(100); 11]);
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
         assert!(figure.ratio().is_some_and(|r| close(r, 1.06)));
         let (low, high) = figure.ratio_interval().expect("11 pairs");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 use shared::key::Key;
-use shared::mman::{Mapping, mmap_anonymous_at};
+use shared::mman::{Mapping, mmap_anonymous, mmap_anonymous_at};
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
 
@@ -272,8 +272,8 @@ impl Solo {
 /// pairs as the C side: neither side is stuck with a lucky or an unlucky place.
 pub struct Memcpy {
     size: usize,
-    source: Area,
-    target: Area,
+    source: Mapping,
+    target: Mapping,
     runs: u64,
 }
 
@@ -291,52 +291,28 @@ fn place(run: u64, target: bool) -> usize {
     page as usize * PAGE
 }
 
-/// A memcpy area: at its fixed address if that is free, else wherever the allocator says.
-enum Area {
-    Fixed(Mapping),
-    Anywhere(AlignedBuf),
-}
-
-impl Area {
-    fn new(addr: usize, len: usize) -> Area {
-        match mmap_anonymous_at(addr, len) {
-            Ok(mut mapping) => {
-                for (i, byte) in mapping.iter_mut().enumerate() {
-                    *byte = pattern(i);
-                }
-                Area::Fixed(mapping)
-            }
-            Err(_) => Area::Anywhere(AlignedBuf::with_pattern(len)),
-        }
+/// A memcpy area filled with the pattern: at its fixed address if that is free, else wherever the
+/// kernel puts it (as the C side does).
+fn area(addr: usize, len: usize) -> Result<Mapping> {
+    let mut mapping = mmap_anonymous_at(addr, len).or_else(|_| mmap_anonymous(len))?;
+    for (i, byte) in mapping.iter_mut().enumerate() {
+        *byte = pattern(i);
     }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Area::Fixed(mapping) => mapping,
-            Area::Anywhere(buf) => buf.bytes(),
-        }
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        match self {
-            Area::Fixed(mapping) => mapping,
-            Area::Anywhere(buf) => buf.bytes_mut(),
-        }
-    }
+    Ok(mapping)
 }
 
 impl Memcpy {
-    pub fn new(size: usize) -> Self {
+    pub fn new(size: usize) -> Result<Self> {
         let len = size + PLACES as usize * PAGE;
-        Memcpy { size, source: Area::new(AREAS[0], len), target: Area::new(AREAS[1], len), runs: 0 }
+        Ok(Memcpy { size, source: area(AREAS[0], len)?, target: area(AREAS[1], len)?, runs: 0 })
     }
 
     pub fn run(&mut self, count: u64) -> Result<Run> {
         let (from, to) = (place(self.runs, false), place(self.runs, true));
         let before = switches()?;
         self.runs += 1;
-        let source = &self.source.bytes()[from..from + self.size];
-        let target = &mut self.target.bytes_mut()[to..to + self.size];
+        let source = &self.source[from..from + self.size];
+        let target = &mut self.target[to..to + self.size];
         let start = Instant::now();
         for _ in 0..count {
             target.copy_from_slice(source);
