@@ -4,7 +4,9 @@
 //!
 //! - a code span in the "As printed" column of a table (the errata, and any other page with such a
 //!   column); every cell of that column must hold at least one;
-//! - a code span on a blockquote line that starts with `> 교재` (textbook) or `> 슬라이드` (slides).
+//! - a code span on a blockquote line that starts with `> 교재` (textbook) or `> 슬라이드` (slides);
+//! - any other code span with Korean (Hangul) in it: the workbook writes no Korean of its own in
+//!   code spans (a span that starts with `> ` names the convention and is skipped).
 //!
 //! Each quote must occur in the texts, `../shared/seeds/*.txt` (or `$IPC_WORKBOOK_SEEDS`), after
 //! removing all whitespace from both: the slides' text lost most of its spaces in extraction, so
@@ -72,6 +74,10 @@ fn cells(row: &str) -> Vec<String> {
     cells.into_iter().map(|cell| cell.trim().to_owned()).collect()
 }
 
+fn is_hangul(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
 /// One quote: where it is, and its text.
 struct Quote {
     place: String,
@@ -112,6 +118,12 @@ fn quotes(page: &str, text: &str) -> (Vec<Quote>, Vec<String>, usize) {
                 missing.push(format!("{place}: a quote line without a code span"));
             }
             quotes.extend(found.into_iter().map(|text| Quote { place: place.clone(), text }));
+        } else if column.is_none() {
+            let korean = span
+                .captures_iter(trimmed)
+                .map(|cap| cap[1].to_owned())
+                .filter(|text| !text.starts_with("> ") && text.chars().any(is_hangul));
+            quotes.extend(korean.map(|text| Quote { place: place.clone(), text }));
         }
     }
     (quotes, missing, rows)
@@ -150,10 +162,10 @@ fn the_errata_count_is_right() {
 /// The quote finder itself: a table cell with an escaped bar, and a blockquote.
 #[test]
 fn quotes_are_found_where_the_convention_puts_them() {
-    let page = "| Where | As printed | Why |\n|---|---|---|\n| p.1 | `a \\| b`, `c` | `not this` |\n\n> 교재 10-1: `d`\n> other: `e`\n";
+    let page = "| Where | As printed | Why |\n|---|---|---|\n| p.1 | `a \\| b`, `c` | `not this` |\n\n> 교재 10-1: `d`\n> other: `e`\nprose `키` and `ok`, `> 교재`\n";
     let (found, missing, rows) = quotes("t.md", page);
     let texts: Vec<_> = found.iter().map(|quote| quote.text.as_str()).collect();
-    assert_eq!(texts, ["a | b", "c", "d"]);
+    assert_eq!(texts, ["a | b", "c", "d", "키"]);
     assert!(missing.is_empty());
     assert_eq!(rows, 1);
     let (_, missing, _) = quotes("t.md", "| As printed |\n|---|\n| no quote |\n");
