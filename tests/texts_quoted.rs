@@ -33,11 +33,7 @@ fn texts() -> String {
         .collect();
     files.sort();
     assert!(files.len() >= 2, "expected the textbook and the slides in {}", dir.display());
-    files
-        .iter()
-        .map(|path| squash(&fs::read_to_string(path).unwrap()))
-        .collect::<Vec<_>>()
-        .join("\u{0}")
+    files.iter().map(|path| squash(&fs::read_to_string(path).unwrap())).collect::<Vec<_>>().join("\u{0}")
 }
 
 fn pages() -> Vec<(String, String)> {
