@@ -37,9 +37,13 @@ book:
 serve:
     mdbook serve book
 
-# The benchmark chapter: `just bench` for a quick look, `just bench --full` for the whole run.
+# The benchmark (bench/, not from the texts): a quick look, or `just bench --only pipe,svshm` etc.
 bench *args="--quick":
     cargo run --release -p ipc-bench -- {{args}}
+
+# The full benchmark run (about 4 minutes, on a quiet machine), rewriting bench/results/full.*.
+bench-results:
+    cargo run --release -p ipc-bench -- --csv bench/results/full.csv --svg bench/results/full.svg | tee bench/results/full.txt
 
 # Everything CI checks: fmt, clippy, tests, no leaked objects, the book.
 ci:

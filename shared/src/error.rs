@@ -100,18 +100,8 @@ impl<T> CallContext<T> for Result<T, std::io::Error> {
     }
 }
 
-/// Turn a C return value into a `Result`: `-1` means "look at errno".
-///
-/// `call` is only run on failure, so the hot paths of the benchmarks pay nothing for the message.
-#[inline]
+/// Turn a C return value into a `Result`: `-1` means "look at errno". `call` names the call in
+/// the error, so it is only run on failure.
 pub(crate) fn check<T: PartialEq + From<i8>>(ret: T, call: impl FnOnce() -> String) -> Result<T> {
-    if ret == T::from(-1) { Err(failed(call)) } else { Ok(ret) }
-}
-
-/// The error for a failed call, built out of line: the benchmarks showed that the message-building
-/// code, inlined into every wrapper, cost tens of nanoseconds per successful call.
-#[cold]
-#[inline(never)]
-fn failed(call: impl FnOnce() -> String) -> Error {
-    Error::last(call())
+    if ret == T::from(-1) { Err(Error::last(call())) } else { Ok(ret) }
 }

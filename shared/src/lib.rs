@@ -11,22 +11,19 @@
 //! | `shmget(2)`, `shmat(2)`, `shmdt(2)`, `shmctl(2)` | [`shm::shmget`], [`shm::shmat`], [`shm::shmdt`], [`shm::shmctl_stat`] … |
 //! | `semget(2)`, `semop(2)`, `semctl(2)` | [`sem::semget`], [`sem::semop`], [`sem::semctl_getall`] … |
 //! | `fork(2)`, `waitpid(2)`, `execv(3)` | [`process::fork`], [`process::Child::wait`], [`process::exec_sibling`] |
-//! | `mmap(2)` at a fixed address, `munmap(2)` | [`mman::mmap_anonymous_at`] |
 //!
 //! Pipes, FIFOs and signals come straight from `nix`, whose functions already carry the C names.
 //!
 //! Around them: [`error`] (one-line errors naming the call and the errno), [`cleanup`] (nothing a
 //! program creates outlives it), [`out`] (pid-tagged, coloured lines), [`cli`] (the `main`
-//! wrapper and the `--key`/`--keyfile` options) and [`hint`] (for benchmarks).
+//! wrapper and the `--key`/`--keyfile` options).
 
 pub mod cleanup;
 pub mod cli;
 pub mod echo;
 pub mod error;
-pub mod hint;
 pub mod ipc;
 pub mod key;
-pub mod mman;
 pub mod msg;
 pub mod out;
 pub mod process;

@@ -48,7 +48,6 @@ impl SemOp {
         self
     }
 
-    #[inline]
     fn raw(self) -> libc::sembuf {
         libc::sembuf { sem_num: self.num, sem_op: self.op, sem_flg: self.flags }
     }
@@ -90,36 +89,8 @@ impl fmt::Display for SemOp {
 /// A wait interrupted by a signal is started again: Linux never restarts `semop` by itself, not
 /// even after a stop and continue (^Z, `fg`), which would otherwise fail with EINTR. (SIGINT and
 /// SIGTERM still end the program: the clean-up handler exits.)
-#[inline]
 pub fn semop(semid: SemId, ops: &[SemOp]) -> Result<()> {
-    // The common case, one P or one V, goes straight through: the benchmarks compare a lock/unlock
-    // loop against C, and every extra call level showed.
-    if let [op] = ops {
-        let mut raw = op.raw();
-        loop {
-            // SAFETY: `raw` is one initialised sembuf, valid for the call.
-            let ret = unsafe { libc::semop(semid.0, &mut raw, 1) };
-            if ret != -1 {
-                return Ok(());
-            }
-            if Errno::last() != Errno::EINTR {
-                return Err(semop_failed(semid, ops));
-            }
-        }
-    }
-    // Otherwise keep up to 8 on the stack, so no call allocates.
-    const ON_STACK: usize = 8;
-    let mut stack = [libc::sembuf { sem_num: 0, sem_op: 0, sem_flg: 0 }; ON_STACK];
-    let mut heap = Vec::new();
-    let raw: &mut [libc::sembuf] = if ops.len() <= ON_STACK {
-        for (slot, op) in stack.iter_mut().zip(ops) {
-            *slot = op.raw();
-        }
-        &mut stack[..ops.len()]
-    } else {
-        heap.extend(ops.iter().map(|op| op.raw()));
-        &mut heap
-    };
+    let mut raw: Vec<libc::sembuf> = ops.iter().map(|op| op.raw()).collect();
     loop {
         // SAFETY: `raw` holds exactly `raw.len()` initialised sembufs for the call's duration.
         let ret = unsafe { libc::semop(semid.0, raw.as_mut_ptr(), raw.len()) };
@@ -127,17 +98,11 @@ pub fn semop(semid: SemId, ops: &[SemOp]) -> Result<()> {
             return Ok(());
         }
         if Errno::last() != Errno::EINTR {
-            return Err(semop_failed(semid, ops));
+            // `semop(semid=N, [0-1 1-1]): EAGAIN (...)`
+            let list: Vec<String> = ops.iter().map(SemOp::to_string).collect();
+            return Err(crate::Error::last(format!("semop(semid={semid}, [{}])", list.join(" "))));
         }
     }
-}
-
-/// `semop(semid=N, [0-1 1-1]): EAGAIN (...)`, built out of line, as in `error::check`.
-#[cold]
-#[inline(never)]
-fn semop_failed(semid: SemId, ops: &[SemOp]) -> crate::Error {
-    let list: Vec<String> = ops.iter().map(SemOp::to_string).collect();
-    crate::Error::last(format!("semop(semid={semid}, [{}])", list.join(" ")))
 }
 
 /// `union semun`, the fourth argument of `semctl`, which the caller must define.

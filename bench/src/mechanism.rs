@@ -160,6 +160,10 @@ pub fn size_text(bytes: usize) -> String {
     }
 }
 
+/// Each message starts with its sequence number, in this many bytes (fewer if it is shorter): the
+/// smallest transfer size.
+pub const STAMP_BYTES: usize = 8;
+
 /// Parse a size as written on the command line: `64`, `4K`, `4k`, `1M`.
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let bad = || format!("'{text}' is not a size: write bytes, or a number with K or M (e.g. 64, 4K, 1M)");
@@ -170,7 +174,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     };
     let number: usize = digits.parse().map_err(|_| bad())?;
     match number.checked_mul(unit) {
-        Some(size) if (crate::channel::STAMP_BYTES..=64 << 20).contains(&size) => Ok(size),
+        Some(size) if (STAMP_BYTES..=64 << 20).contains(&size) => Ok(size),
         _ => Err(format!("'{text}': a transfer size must be between 8 bytes and 64M")),
     }
 }

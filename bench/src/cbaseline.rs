@@ -1,6 +1,6 @@
 //! The C baseline: `c/bench.c`, built by build.rs, run as a coprocess that does the same loops.
 //!
-//! Calling C directly would need `unsafe` (FFI), which chapter crates forbid; a separate process
+//! Calling C directly would need `unsafe` (FFI), which this crate keeps out; a separate process
 //! fed one command per line needs none, and the C side keeps its own objects and its own peer,
 //! exactly as the Rust side does. `run` lines from the two sides alternate, so both meet the same
 //! machine (the same other load, the same clock speed) and each pair of runs can be compared.

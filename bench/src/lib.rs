@@ -12,7 +12,13 @@
 //! - [`cpus`]: where the processes run (`--cpus`);
 //! - [`report`] and [`svg`]: the tables, the summary against the targets, the CSV and the chart.
 //!
+//! Each module uses only those after it in this chain, never one before:
+//! `svg → report → measure → cbaseline → peer → channel → mechanism`, with `cpus` and [`sys`]
+//! (which use nothing of the crate) below them.
 //! The binary `ipc-bench` (src/bin/ipc-bench.rs) puts them together.
+//!
+//! `unsafe` is denied in this crate except in [`sys`]: memory at a chosen address, an empty `asm`
+//! barrier and a one-operation `semop`, what a fair comparison with C needs beyond `shared`.
 
 pub mod cbaseline;
 pub mod channel;
@@ -22,3 +28,5 @@ pub mod mechanism;
 pub mod peer;
 pub mod report;
 pub mod svg;
+#[allow(unsafe_code)]
+pub mod sys;

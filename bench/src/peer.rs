@@ -12,15 +12,13 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 use shared::key::Key;
-use shared::mman::{Mapping, mmap_anonymous, mmap_anonymous_at};
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
 
-use crate::channel::{
-    AlignedBuf, Link, Objects, PAGE, Rx, STAMP_BYTES, TextOffsets, Tx, pattern, stamp, stamp_mask,
-};
-use crate::measure::Plan;
-use crate::mechanism::{Mechanism, Test};
+use crate::channel::{AlignedBuf, Link, Objects, PAGE, Rx, TextOffsets, Tx, pattern, stamp, stamp_mask};
+use crate::cpus::CpuList;
+use crate::mechanism::{Mechanism, STAMP_BYTES, Test};
+use crate::sys::{Mapping, escape, mmap_anonymous, mmap_anonymous_at};
 
 /// One timed run: how long it took, and how often the processes in it gave up the CPU meanwhile.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,16 +51,23 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Make the objects, fork the child, and open this side's ends.
-    pub fn start(test: Test, mechanism: Mechanism, size: usize, plan: &Plan) -> Result<Peer> {
-        let (link, objects) = Link::create(mechanism, test, size, plan.key)?;
-        let inject_fault = plan.inject_fault;
+    /// Make the objects (System V ones with `key`), fork the child (on `child_cpus`, if given),
+    /// and open this side's ends; `inject_fault` tampers with one message (tests only).
+    pub fn start(
+        test: Test,
+        mechanism: Mechanism,
+        size: usize,
+        key: Key,
+        child_cpus: Option<&CpuList>,
+        inject_fault: bool,
+    ) -> Result<Peer> {
+        let (link, objects) = Link::create(mechanism, test, size, key)?;
         let (control_read, control) = nix::unistd::pipe().call("pipe(control)")?;
         let (acks, ack_write) = nix::unistd::pipe().call("pipe(ack)")?;
         match fork()? {
             Fork::Child => {
                 drop((control, acks));
-                let placed = plan.child_cpus.as_ref().map_or(Ok(()), crate::cpus::pin);
+                let placed = child_cpus.map_or(Ok(()), crate::cpus::pin);
                 let code = match placed.and_then(|()| serve(link, size, &control_read, &ack_write)) {
                     Ok(()) => 0,
                     Err(err) => {
@@ -317,7 +322,7 @@ impl Memcpy {
         for _ in 0..count {
             target.copy_from_slice(source);
             // The copy must happen every time, not once: the compiler may not know who reads it.
-            shared::hint::escape(target.as_mut_ptr());
+            escape(target.as_mut_ptr());
         }
         let time = start.elapsed();
         if target != source {

@@ -1,13 +1,19 @@
-//! Anonymous memory at an address of our choosing: `mmap(2)`, `munmap(2)`.
+//! The benchmark's own system-level helpers, the only `unsafe` code outside `shared/`: what a
+//! fair comparison with C needs and the workbook's programs never do.
 //!
-//! A `Vec` lands wherever the allocator puts it. Where a buffer lies can change how fast the CPU
-//! copies it (its caches and predictors index by address), so `ipc-bench` puts the buffers of
-//! its Rust and its C `memcpy` loops at the same addresses, with [`mmap_anonymous_at`].
+//! - [`mmap_anonymous_at`]: memory at a chosen address. A `Vec` lands wherever the allocator puts
+//!   it, and where a buffer lies can change how fast the CPU copies it (its caches and predictors
+//!   index by address), so the Rust and the C `memcpy` loops copy between the same addresses.
+//! - [`escape`]: C's empty `asm` barrier, so the Rust and the C `memcpy` loops are the same
+//!   instructions.
+//! - [`semop_one`]: one semaphore operation, without the array `shared::sem::semop` builds for
+//!   any number of them; the ring makes four per message.
 
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
-use crate::error::{Errno, Error, Result};
+use shared::ipc::SemId;
+use shared::{Errno, Error, Result};
 
 /// Private anonymous memory, readable and writable, unmapped when dropped.
 pub struct Mapping {
@@ -73,6 +79,36 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: we mapped exactly this range and nothing borrows it any more.
         unsafe { libc::munmap(self.addr.as_ptr().cast(), self.len.max(1)) };
+    }
+}
+
+/// Tell the compiler that unknown code may read or write the memory `ptr` points to, here and now,
+/// so a store to that memory before this point must really happen, every time.
+///
+/// The C idiom `__asm__ volatile("" : : "r"(ptr) : "memory")`, which the C loops use: an empty
+/// assembly block that takes the pointer in a register and may touch any memory. It emits no
+/// instruction. `std::hint::black_box(ptr)` promises the same but stores the pointer on the stack
+/// first, one store per call, which a 64-byte `memcpy` (about 10 cycles) would feel.
+#[inline(always)]
+pub fn escape<T>(ptr: *mut T) {
+    // SAFETY: the assembly is empty: it reads no register but `ptr`'s, writes none, uses no
+    // stack and changes no flags; the only effect is on what the compiler may assume.
+    unsafe { std::arch::asm!("/* {0} */", in(reg) ptr, options(nostack, preserves_flags)) }
+}
+
+/// `semop(semid, &{num, op, 0}, 1)`, one `sembuf` on the stack as in `c/bench.c`'s `sem_add`, and
+/// started again if a signal interrupts the wait, as `shared::sem::semop` is.
+pub fn semop_one(semid: SemId, num: u16, op: i16) -> Result<()> {
+    let mut sop = libc::sembuf { sem_num: num, sem_op: op, sem_flg: 0 };
+    loop {
+        // SAFETY: `sop` is one initialised sembuf, valid for the call.
+        if unsafe { libc::semop(semid.0, &mut sop, 1) } != -1 {
+            return Ok(());
+        }
+        let errno = Errno::last();
+        if errno != Errno::EINTR {
+            return Err(Error::sys(format!("semop(semid={semid}, [{num}{op:+}])"), errno));
+        }
     }
 }
 

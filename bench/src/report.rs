@@ -6,11 +6,9 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
 use crate::cpus::CpuList;
-use crate::measure::{Figure, Stats};
+use crate::measure::{Figure, RATIO_TARGET, Stats};
 use crate::mechanism::{Mechanism, Test, size_text};
 
-/// The Rust/C target: Rust may take at most 5% longer than C.
-pub const RATIO_TARGET: f64 = 1.05;
 /// The shared-memory target: at 1 MiB, at least half of what memcpy moves.
 pub const SHM_SHARE_TARGET: f64 = 0.50;
 /// The size at which shared memory is held against memcpy.

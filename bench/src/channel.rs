@@ -12,7 +12,7 @@
 //! | a POSIX queue | mqueue | `mq_send` | `mq_receive` |
 //!
 //! `c/bench.c` has the same four, line for line, so the Rust/C ratio measures only the language
-//! and the shared crate's wrappers.
+//! and the wrappers (the shared crate's, nix's, and for the ring's `semop` [`semop_one`]).
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -25,14 +25,12 @@ use shared::cleanup::{Owned, OwnedPath, TempDir};
 use shared::ipc::{IPC_CREAT, IPC_EXCL, MsqId, SemId, ShmId};
 use shared::key::Key;
 use shared::msg::{MsgBuf, c_long, msgget, msgrcv_buf, msgsnd_buf};
-use shared::sem::{SemOp, semctl_setall, semget, semop};
+use shared::sem::{semctl_setall, semget};
 use shared::shm::{Attached, shmat, shmget};
 use shared::{CallContext, Error, Result};
 
-use crate::mechanism::{Mechanism, Test};
-
-/// Each message starts with its sequence number, in this many bytes (fewer if it is shorter).
-pub const STAMP_BYTES: usize = 8;
+use crate::mechanism::{Mechanism, STAMP_BYTES, Test};
+use crate::sys::semop_one;
 
 /// Slots in the shared-memory ring of the bandwidth test: the writer fills one while the reader
 /// empties another.
@@ -415,10 +413,10 @@ impl Tx {
             Tx::Shm { ring, msg } => {
                 put_stamp(msg.bytes_mut(), seq);
                 if ring.flow_control {
-                    semop(ring.semaphores, &[SemOp::new(ring.free, -1)])?; // wait for a free slot
+                    semop_one(ring.semaphores, ring.free, -1)?; // wait for a free slot
                 }
                 ring.segment.write(ring.base + ring.next * msg.bytes().len(), msg.bytes());
-                semop(ring.semaphores, &[SemOp::new(ring.full, 1)])?; // one more to read
+                semop_one(ring.semaphores, ring.full, 1)?; // one more to read
                 ring.next = (ring.next + 1) % ring.slots;
             }
             Tx::Mq { mq, msg } => {
@@ -476,11 +474,11 @@ impl Rx {
                 Ok(buf.text())
             }
             Rx::Shm { ring, msg } => {
-                semop(ring.semaphores, &[SemOp::new(ring.full, -1)])?; // wait for a message
+                semop_one(ring.semaphores, ring.full, -1)?; // wait for a message
                 let size = msg.bytes().len();
                 ring.segment.read(ring.base + ring.next * size, msg.bytes_mut());
                 if ring.flow_control {
-                    semop(ring.semaphores, &[SemOp::new(ring.free, 1)])?; // its slot is free again
+                    semop_one(ring.semaphores, ring.free, 1)?; // its slot is free again
                 }
                 ring.next = (ring.next + 1) % ring.slots;
                 Ok(msg.bytes())

@@ -1,7 +1,7 @@
 //! Build the C baseline (`c/bench.c`) into a standalone executable, `ipc-bench-c`, in `OUT_DIR`.
 //!
-//! Chapter crates forbid `unsafe`, and calling C through FFI needs it, so the benchmark runs the C
-//! loops as a coprocess instead (src/cbaseline.rs). The `cc` crate finds the same C compiler (and
+//! Calling C through FFI needs `unsafe`, which the benchmark keeps out of its measuring code, so it
+//! runs the C loops as a coprocess instead (src/cbaseline.rs). The `cc` crate finds the same C compiler (and
 //! target flags) it would use for a C library; we ask it for the command and add our own flags,
 //! because the baseline must always be optimised, even in a debug build of the Rust side.
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use ipc_bench::cbaseline::CBaseline;
 use ipc_bench::cpus::{self, CpuList};
-use ipc_bench::measure::{Plan, measure};
+use ipc_bench::measure::{Plan, RATIO_TARGET, measure};
 use ipc_bench::mechanism::{Limits, Mechanism, Test, parse_size, size_text};
 use ipc_bench::report::{self, Progress, Setup};
 use shared::cli::KeyArgs;
@@ -242,24 +242,19 @@ fn print_header(args: &Args, plan: &Plan, limits: &Limits, sizes: &[usize]) -> R
     println!(
         "        Rust and C alternating; Rust/C = Rust's time / C's, median over the pairs (1.00: same speed;"
     );
-    println!("        * marks one above {:.2}); MB/s = 10^6 bytes per second", report::RATIO_TARGET);
+    println!("        * marks one above {:.2}); MB/s = 10^6 bytes per second", RATIO_TARGET);
     if plan.max_runs > plan.runs {
         println!(
             "        a figure whose Rust/C is above {:.2} gets more pairs of runs, {} at a time, up to {}: more",
-            report::RATIO_TARGET,
-            plan.runs,
-            plan.max_runs
+            RATIO_TARGET, plan.runs, plan.max_runs
         );
         println!("        pairs tell an unlucky batch from a real cost; the others are never re-measured");
     }
     println!(
         "        a row above {:.2} also gives the 95% interval of its ratio (sign test over the pairs): one",
-        report::RATIO_TARGET
+        RATIO_TARGET
     );
-    println!(
-        "        reaching down to {:.2} means its runs cannot tell it from the target",
-        report::RATIO_TARGET
-    );
+    println!("        reaching down to {:.2} means its runs cannot tell it from the target", RATIO_TARGET);
     println!(
         "sizes: round trips of {}; calls with {}; transfers of {} to {} (SysV queue up to msgmax {}, POSIX queue up to msgsize_max {})",
         LATENCY_SIZES.map(size_text).join(" and "),
