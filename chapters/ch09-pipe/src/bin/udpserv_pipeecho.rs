@@ -84,6 +84,7 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: parent
 /// Receive datagrams and pass each one, with its sender's address, to the child as one record.
 fn parent_start(socket: &UdpSocket, write_end: OwnedFd) -> Result<()> {
+    // EXERCISE(udpserv_pipeecho): loop: recv_from, refuse > MAX_DATA, then ONE write() per EchoRecord
     let mut buf = vec![0u8; RECV_BUF];
     loop {
         let (len, client) = socket.recv_from(&mut buf).call("recvfrom()")?;
@@ -121,6 +122,7 @@ fn parent_start(socket: &UdpSocket, write_end: OwnedFd) -> Result<()> {
             )));
         }
     }
+    // END EXERCISE
 }
 // ANCHOR_END: parent
 
