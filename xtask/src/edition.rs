@@ -284,4 +284,54 @@ fn report(id: i32) -> Result<()> {
             assert!(err.contains(expected), "{text:?}: {err}");
         }
     }
+
+    /// Every text file of the copy, by path relative to it.
+    fn texts(dir: &Path, prefix: &Path, found: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                texts(&path, prefix, found);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                found.push((path.strip_prefix(prefix).unwrap().display().to_string(), text));
+            }
+        }
+    }
+
+    #[test]
+    fn the_repositorys_student_edition_holds_no_solution_line_and_is_quick() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let dest = std::env::temp_dir().join(format!("xtask-student-edition-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dest);
+        let started = std::time::Instant::now();
+        let (_, replaced) = write(root, &dest, false).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        let all = Exercises::load(root).unwrap();
+        let marked: BTreeSet<String> =
+            all.exercises.iter().filter(|ex| ex.marked).map(|ex| ex.id.clone()).collect();
+        assert_eq!(replaced, marked);
+
+        let mut copy = Vec::new();
+        texts(&dest, &dest, &mut copy);
+        assert!(copy.iter().all(|(name, _)| !name.starts_with(".git/") && !is_solution_only(name)));
+        // Lines the student sees anyway: every line of a Rust source outside the regions (the same
+        // `pipe()` call is given in another program, say).
+        let given: String =
+            copy.iter().filter(|(name, _)| name.ends_with(".rs")).map(|(_, text)| text.as_str()).collect();
+        let mut checked = 0;
+        for file in all.exercises.iter().filter(|ex| ex.marked).flat_map(|ex| &ex.files) {
+            let source = std::fs::read_to_string(root.join(file)).unwrap();
+            for line in regions(&source).unwrap().iter().flat_map(|r| &r.removed).map(|line| line.trim()) {
+                // Short lines (`}`, `Ok(())`) say nothing of the solution.
+                if line.len() < 16 || given.contains(line) {
+                    continue;
+                }
+                checked += 1;
+                for (name, text) in &copy {
+                    assert!(!text.contains(line), "{name} still holds the solution line `{line}` of {file}");
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} solution lines checked");
+        std::fs::remove_dir_all(&dest).unwrap();
+    }
 }

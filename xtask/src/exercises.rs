@@ -217,4 +217,26 @@ wrong_answers = ["mkq-no-creat.patch"]
             }
         }
     }
+
+    #[test]
+    fn the_classroom_workflow_grades_exactly_the_marked_exercises_with_their_points() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let all = Exercises::load(root).unwrap();
+        let workflow = std::fs::read_to_string(root.join(".github/workflows/classroom.yml")).unwrap();
+        for ex in &all.exercises {
+            let command = format!("command: cargo xtask grade --exercise {}\n", ex.id);
+            let Some(at) = workflow.find(&command) else {
+                assert!(!ex.marked, "classroom.yml does not grade the marked exercise {}", ex.id);
+                continue;
+            };
+            assert!(
+                ex.marked,
+                "classroom.yml grades {}, which is not marked yet (it would score full points)",
+                ex.id
+            );
+            let rest = &workflow[at..];
+            let points = rest.lines().find_map(|line| line.trim().strip_prefix("max-score: ")).unwrap();
+            assert_eq!(points, ex.points.to_string(), "{}: max-score in classroom.yml", ex.id);
+        }
+    }
 }

@@ -455,3 +455,75 @@ fn reap() {
 pub fn become_subreaper() {
     let _ = nix::sys::prctl::set_child_subreaper(true);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in test executable: reports one test, then hangs with a child in a process group of
+    /// its own and an orphaned grandchild, as a broken student program might.
+    fn hanging_exe(dir: &Path) -> TestExe {
+        let script = dir.join("hangs.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho 'test first ... ok'\nsetsid sleep 1000 &\n( sleep 1000 & ) \nexec sleep 1000\n",
+        )
+        .unwrap();
+        let mut perms = std::fs::metadata(&script).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&script, perms).unwrap();
+        TestExe { path: script, package_dir: dir.to_path_buf() }
+    }
+
+    // One test, because the sweep kills every descendant of the test process: a second test starting
+    // processes in parallel would lose them.
+    #[test]
+    fn graded_runs_are_killed_at_their_deadline_and_see_no_inherited_descriptor() {
+        a_hanging_run_is_killed_at_its_deadline_with_everything_it_started();
+        the_graded_run_sees_no_inherited_descriptor_and_a_pinned_locale();
+    }
+
+    fn a_hanging_run_is_killed_at_its_deadline_with_everything_it_started() {
+        become_subreaper();
+        let dir = std::env::temp_dir().join(format!("xtask-grade-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let none = Isolation { prefix: vec![], note: String::new() };
+        let started = Instant::now();
+        let run = run_tests(&hanging_exe(&dir), &["first".into()], Duration::from_millis(1500), &none);
+        assert!(run.timed_out);
+        assert!(started.elapsed() < Duration::from_secs(20), "the grader waited for the orphans");
+        assert_eq!(libtest::parse(&run.stdout).get("first"), Some(&Outcome::Passed));
+        assert!(descendants(std::process::id() as i32).is_empty(), "something survived the deadline");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn the_graded_run_sees_no_inherited_descriptor_and_a_pinned_locale() {
+        let dir = std::env::temp_dir().join(format!("xtask-grade-fds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("fds.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nls /proc/self/fd | tr '\\n' ' '; echo \"LC_ALL=$LC_ALL LANG=$LANG\"\n",
+        )
+        .unwrap();
+        let mut perms = std::fs::metadata(&script).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&script, perms).unwrap();
+        // A descriptor the grader holds without close-on-exec would be inherited but for CLOSE_FDS.
+        let held = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+            .unwrap();
+        let none = Isolation { prefix: vec![], note: String::new() };
+        let exe = TestExe { path: script, package_dir: dir.clone() };
+        let run = run_tests(&exe, &[], Duration::from_secs(20), &none);
+        drop(held);
+        // `ls` itself opens one descriptor for /proc/self/fd: 0 1 2 and that one.
+        assert!(
+            run.error.starts_with("0 1 2 3 LC_ALL=C LANG=C")
+                || run.stdout.starts_with("0 1 2 3 LC_ALL=C LANG=C"),
+            "{}{}",
+            run.stdout,
+            run.error
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -210,7 +210,9 @@ fn grade_command(
         std::fs::write(&path, report::gradescope(&results, &isolation.describe()))
             .map_err(|err| format!("{}: {err}", path.display()))?;
     }
-    let all_passed = results.iter().filter(|r| r.graded()).all(|r| r.points() == r.max_points);
+    // Nothing graded (only unmarked exercises chosen) is not a pass: Classroom would give full points.
+    let all_passed = results.iter().any(|r| r.graded())
+        && results.iter().filter(|r| r.graded()).all(|r| r.points() == r.max_points);
     Ok(if all_passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -242,12 +244,13 @@ fn selfcheck() -> Result<ExitCode, String> {
     let results = grade::grade(&copy, Some(&copy_target), &all, &marked, &isolation);
     print!("{}", report::table(&results));
     for r in &results {
-        let expected = format!("not yet implemented: {}:", r.id);
+        // Another exercise's todo!() is a right reason too: qctl's tests first run mkq.
+        let expected = "not yet implemented: ";
         if r.points() != 0 {
             problems.push(format!("student edition: {} scored {} points", r.id, r.points()));
         }
         for t in &r.tests {
-            if !matches!(&t.outcome, libtest::Outcome::Failed(why) if why.contains(&expected)) {
+            if !matches!(&t.outcome, libtest::Outcome::Failed(why) if why.contains(expected)) {
                 problems.push(format!(
                     "student edition: {} {}: fails for another reason: {:?}",
                     r.id, t.name, t.outcome
