@@ -118,6 +118,9 @@ pub fn starter(source: &str) -> Result<String, String> {
     Ok(text)
 }
 
+/// The file that says a repository is a student edition (its regions are gone already).
+pub const STUDENT_EDITION_FILE: &str = ".student-edition";
+
 /// Files never copied into the student edition: they hold solution text.
 pub fn is_solution_only(path: &str) -> bool {
     path.starts_with("exercises/wrong/")
@@ -175,7 +178,8 @@ pub fn write(root: &Path, dest: &Path, init_git: bool) -> Result<(usize, BTreeSe
         }
         written += 1;
     }
-    for ex in all.exercises.iter().filter(|ex| ex.marked) {
+    let is_student_edition = root.join(STUDENT_EDITION_FILE).exists();
+    for ex in all.exercises.iter().filter(|ex| ex.marked && !is_student_edition) {
         if !replaced.contains(&ex.id) {
             return Err(format!(
                 "exercise `{}` says marked = true, but no file has EXERCISE({})",
@@ -183,6 +187,12 @@ pub fn write(root: &Path, dest: &Path, init_git: bool) -> Result<(usize, BTreeSe
             ));
         }
     }
+    std::fs::write(
+        dest.join(STUDENT_EDITION_FILE),
+        "This repository is the student edition of the IPC workbook: write the code where todo!() stands.\n",
+    )
+    .map_err(|err| format!("{}: {err}", dest.display()))?;
+    written += 1;
     if init_git {
         let git = |args: &[&str]| {
             Command::new("git")
@@ -305,6 +315,13 @@ fn report(id: i32) -> Result<()> {
         let started = std::time::Instant::now();
         let (_, replaced) = write(root, &dest, false).unwrap();
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(dest.join(STUDENT_EDITION_FILE).is_file());
+        if root.join(STUDENT_EDITION_FILE).exists() {
+            // Run in a student edition: there is no region left to replace, and no solution to leak.
+            assert!(replaced.is_empty(), "{replaced:?}");
+            std::fs::remove_dir_all(&dest).unwrap();
+            return;
+        }
         let all = Exercises::load(root).unwrap();
         let marked: BTreeSet<String> =
             all.exercises.iter().filter(|ex| ex.marked).map(|ex| ex.id.clone()).collect();

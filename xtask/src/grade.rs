@@ -90,13 +90,17 @@ struct TestExe {
     package_dir: PathBuf,
 }
 
+/// What building the exercises' tests gave: the test executables, the packages that did not
+/// compile (with the first error), and the compiler's warnings.
+struct Built {
+    exes: BTreeMap<(String, String), TestExe>,
+    broken: BTreeMap<String, String>,
+    warnings: Vec<String>,
+}
+
 /// Build the test targets of these exercises, one cargo call per package. A package that does not
 /// compile gives the first compiler error for each of its exercises.
-fn build(
-    root: &Path,
-    target_dir: Option<&Path>,
-    exercises: &[&Exercise],
-) -> (BTreeMap<(String, String), TestExe>, BTreeMap<String, String>) {
+fn build(root: &Path, target_dir: Option<&Path>, exercises: &[&Exercise]) -> Built {
     let mut targets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for ex in exercises {
         for group in &ex.tests {
@@ -105,6 +109,7 @@ fn build(
     }
     let mut exes = BTreeMap::new();
     let mut broken = BTreeMap::new();
+    let mut warnings = Vec::new();
     for (krate, names) in targets {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         if let Some(dir) = target_dir {
@@ -150,6 +155,10 @@ fn build(
                     first_error =
                         Some(format!("does not compile: {}", rendered.lines().next().unwrap_or("").trim()));
                 }
+                Some("compiler-message") if message["message"]["level"] == "warning" => {
+                    let rendered = message["message"]["rendered"].as_str().unwrap_or("warning");
+                    warnings.push(rendered.lines().next().unwrap_or("").trim().to_owned());
+                }
                 _ => {}
             }
         }
@@ -160,19 +169,20 @@ fn build(
             );
         }
     }
-    (exes, broken)
+    Built { exes, broken, warnings }
 }
 
-/// Grade these exercises of the repository at `root`, printing progress on stderr.
+/// Grade these exercises of the repository at `root`, printing progress on stderr. Also returns
+/// the compiler's warnings (the student edition must build without any).
 pub fn grade(
     root: &Path,
     target_dir: Option<&Path>,
     all: &Exercises,
     chosen: &[&Exercise],
     isolation: &Isolation,
-) -> Vec<ExerciseResult> {
+) -> (Vec<ExerciseResult>, Vec<String>) {
     let marked: Vec<&Exercise> = chosen.iter().copied().filter(|ex| ex.marked).collect();
-    let (exes, broken) = build(root, target_dir, &marked);
+    let Built { exes, broken, warnings } = build(root, target_dir, &marked);
     let mut results = Vec::new();
     for ex in chosen {
         if !ex.marked {
@@ -189,7 +199,7 @@ pub fn grade(
         eprintln!("grade: {} ...", ex.id);
         results.push(grade_one(ex, all, &exes, &broken, isolation));
     }
-    results
+    (results, warnings)
 }
 
 fn grade_one(

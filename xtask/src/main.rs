@@ -201,7 +201,7 @@ fn grade_command(
     grade::become_subreaper();
     let isolation = grade::Isolation::probe();
     println!("{}", isolation.describe());
-    let results = grade::grade(&root, None, &all, &chosen, &isolation);
+    let (results, _) = grade::grade(&root, None, &all, &chosen, &isolation);
     print!("{}", report::table(&results));
     if let Some(path) = junit {
         std::fs::write(&path, report::junit(&results)).map_err(|err| format!("{}: {err}", path.display()))?;
@@ -227,8 +227,9 @@ fn selfcheck() -> Result<ExitCode, String> {
     let mut problems = Vec::new();
 
     println!("selfcheck 1/3: the solution scores full marks");
-    let solved = grade::grade(&root, None, &all, &marked, &isolation);
+    let (solved, warnings) = grade::grade(&root, None, &all, &marked, &isolation);
     print!("{}", report::table(&solved));
+    problems.extend(warnings.iter().map(|w| format!("solution: the build warns: {w}")));
     for r in solved.iter().filter(|r| r.points() != r.max_points) {
         problems.push(format!("solution: {} scored {}/{}: {}", r.id, r.points(), r.max_points, r.reason));
     }
@@ -241,7 +242,8 @@ fn selfcheck() -> Result<ExitCode, String> {
     // Its own target directory: cargo never waits on the solution's build lock, and the copy's
     // binaries never replace the solution's in target/debug.
     let copy_target = target.join("selfcheck/target");
-    let results = grade::grade(&copy, Some(&copy_target), &all, &marked, &isolation);
+    let (results, warnings) = grade::grade(&copy, Some(&copy_target), &all, &marked, &isolation);
+    problems.extend(warnings.iter().map(|w| format!("student edition: the build warns: {w}")));
     print!("{}", report::table(&results));
     for r in &results {
         // Another exercise's todo!() is a right reason too: qctl's tests first run mkq.
@@ -280,7 +282,7 @@ fn selfcheck() -> Result<ExitCode, String> {
             problems.push(format!("{}: {patch} does not apply to the solution", ex.id));
             continue;
         }
-        let results = grade::grade(&dir, Some(&copy_target), &all, &[ex], &isolation);
+        let (results, _) = grade::grade(&dir, Some(&copy_target), &all, &[ex], &isolation);
         let r = &results[0];
         println!("{patch}: {}/{} ({})", r.points(), r.max_points, r.reason);
         if r.points() == r.max_points {
