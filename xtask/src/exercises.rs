@@ -197,6 +197,21 @@ wrong_answers = ["mkq-no-creat.patch"]
             for file in &ex.files {
                 assert!(root.join(file).is_file(), "{}: no file {file}", ex.id);
             }
+            for patch in &ex.wrong_answers {
+                assert!(
+                    patch.starts_with(&format!("{}-", ex.id)) && patch.ends_with(".patch"),
+                    "{}: name {patch} ID-WHAT.patch",
+                    ex.id
+                );
+                // The student edition leaves exercises/wrong/ out: there, the list names absent files.
+                if !root.join(crate::edition::STUDENT_EDITION_FILE).exists() {
+                    assert!(
+                        root.join("exercises/wrong").join(patch).is_file(),
+                        "{}: no exercises/wrong/{patch}",
+                        ex.id
+                    );
+                }
+            }
             for group in &ex.tests {
                 let dir = if group.krate(ex) == "ipc-workbook" {
                     root.to_path_buf()
