@@ -271,14 +271,11 @@ fn selfcheck() -> Result<ExitCode, String> {
         let dir = target.join("selfcheck/wrong");
         let _ = std::fs::remove_dir_all(&dir);
         copy_tracked(&root, &dir)?;
+        // A repository of its own: inside the solution's work tree, `git apply` would take paths
+        // from the solution's root and silently skip every file.
+        git_in(&dir, &["init", "-q"])?;
         let patch_path = root.join("exercises/wrong").join(patch);
-        let applied = std::process::Command::new("git")
-            .args(["apply", "--directory=."])
-            .arg(&patch_path)
-            .current_dir(&dir)
-            .status()
-            .map_err(|err| format!("git apply: {err}"))?;
-        if !applied.success() {
+        if git_in(&dir, &["apply", &patch_path.display().to_string()]).is_err() {
             problems.push(format!("{}: {patch} does not apply to the solution", ex.id));
             continue;
         }
@@ -319,4 +316,13 @@ fn copy_tracked(root: &Path, dest: &Path) -> Result<(), String> {
         std::fs::copy(&from, &to).map_err(|err| format!("{}: {err}", to.display()))?;
     }
     Ok(())
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let status = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .map_err(|err| format!("git {}: {err}", args[0]))?;
+    if status.success() { Ok(()) } else { Err(format!("git {}: {status}", args[0])) }
 }

@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
         let address = socket.local_addr().call("getsockname()")?;
         println!("parent: listening on {address} (socket fd {})", socket.as_raw_fd());
 
+        // EXERCISE(udpserv_pipeecho): pipe() before fork(); each side drops the end it does not use
         // The pipe must exist before fork(): the child can only use descriptors it inherits.
         let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?;
         println!(
@@ -77,6 +78,7 @@ fn main() -> std::process::ExitCode {
                 result
             }
         }
+        // END EXERCISE
         // ANCHOR_END: setup
     })
 }
@@ -84,7 +86,6 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: parent
 /// Receive datagrams and pass each one, with its sender's address, to the child as one record.
 fn parent_start(socket: &UdpSocket, write_end: OwnedFd) -> Result<()> {
-    // EXERCISE(udpserv_pipeecho): loop: recv_from, refuse > MAX_DATA, then ONE write() per EchoRecord
     let mut buf = vec![0u8; RECV_BUF];
     loop {
         let (len, client) = socket.recv_from(&mut buf).call("recvfrom()")?;
@@ -122,7 +123,6 @@ fn parent_start(socket: &UdpSocket, write_end: OwnedFd) -> Result<()> {
             )));
         }
     }
-    // END EXERCISE
 }
 // ANCHOR_END: parent
 
