@@ -126,13 +126,20 @@ pub fn is_solution_only(path: &str) -> bool {
     path.starts_with("exercises/wrong/")
 }
 
-/// Write the student edition of the repository at `root` into `dest` (which must not exist or be
-/// empty). Returns the number of files written and the exercises whose regions were replaced.
-pub fn write(root: &Path, dest: &Path, init_git: bool) -> Result<(usize, BTreeSet<String>), String> {
-    let all = Exercises::load(root)?;
-    if dest.exists() && dest.read_dir().map_err(|err| format!("{}: {err}", dest.display()))?.next().is_some()
-    {
-        return Err(format!("{} exists and is not empty: give a new directory", dest.display()));
+/// The repository's files, relative to `root`: what git tracks (or would track: new files not
+/// ignored), or, when `root` is no git repository of its own, every file but build output.
+pub fn source_files(root: &Path) -> Result<Vec<String>, String> {
+    let toplevel = Command::new("git").args(["rev-parse", "--show-toplevel"]).current_dir(root).output();
+    let is_repo = toplevel.is_ok_and(|out| {
+        out.status.success()
+            && Path::new(String::from_utf8_lossy(&out.stdout).trim()).canonicalize().ok()
+                == root.canonicalize().ok()
+    });
+    if !is_repo {
+        let mut found = Vec::new();
+        walk(root, root, &mut found)?;
+        found.sort();
+        return Ok(found);
     }
     let listed = Command::new("git")
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
@@ -142,10 +149,41 @@ pub fn write(root: &Path, dest: &Path, init_git: bool) -> Result<(usize, BTreeSe
     if !listed.status.success() {
         return Err(format!("git ls-files: {}", String::from_utf8_lossy(&listed.stderr).trim()));
     }
+    Ok(listed
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect())
+}
+
+fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<(), String> {
+    for entry in std::fs::read_dir(dir).map_err(|err| format!("{}: {err}", dir.display()))?.flatten() {
+        let path = entry.path();
+        let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        if matches!(name.as_str(), "target" | ".git" | "book/book") {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, found)?;
+        } else if !name.ends_with(".snap.new") && !name.ends_with(".pending-snap") {
+            found.push(name);
+        }
+    }
+    Ok(())
+}
+
+/// Write the student edition of the repository at `root` into `dest` (which must not exist or be
+/// empty). Returns the number of files written and the exercises whose regions were replaced.
+pub fn write(root: &Path, dest: &Path, init_git: bool) -> Result<(usize, BTreeSet<String>), String> {
+    let all = Exercises::load(root)?;
+    if dest.exists() && dest.read_dir().map_err(|err| format!("{}: {err}", dest.display()))?.next().is_some()
+    {
+        return Err(format!("{} exists and is not empty: give a new directory", dest.display()));
+    }
     let mut written = 0;
     let mut replaced = BTreeSet::new();
-    for name in listed.stdout.split(|&b| b == 0).filter(|name| !name.is_empty()) {
-        let name = String::from_utf8_lossy(name).into_owned();
+    for name in source_files(root)? {
         let from = root.join(&name);
         if is_solution_only(&name) || !from.is_file() {
             continue; // a solution-only file, or one deleted in the work tree

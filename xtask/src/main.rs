@@ -300,18 +300,12 @@ fn selfcheck() -> Result<ExitCode, String> {
 
 /// The solution's tracked files, unchanged (to apply a wrong-answer patch to).
 fn copy_tracked(root: &Path, dest: &Path) -> Result<(), String> {
-    let listed = std::process::Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-        .current_dir(root)
-        .output()
-        .map_err(|err| format!("git ls-files: {err}"))?;
-    for name in listed.stdout.split(|&b| b == 0).filter(|name| !name.is_empty()) {
-        let name = String::from_utf8_lossy(name);
-        let from = root.join(name.as_ref());
+    for name in edition::source_files(root)? {
+        let from = root.join(&name);
         if !from.is_file() {
             continue;
         }
-        let to = dest.join(name.as_ref());
+        let to = dest.join(&name);
         std::fs::create_dir_all(to.parent().unwrap()).map_err(|err| err.to_string())?;
         std::fs::copy(&from, &to).map_err(|err| format!("{}: {err}", to.display()))?;
     }
