@@ -179,7 +179,9 @@ pub fn junit(results: &[ExerciseResult]) -> String {
     out
 }
 
-/// Gradescope's results.json: one entry per graded exercise, its points all or nothing.
+/// Gradescope's results.json (gradescope-autograders.readthedocs.io, "Autograder Specifications"):
+/// one entry per graded exercise, its points all or nothing. `max_score` at the top is ours, for
+/// other readers; Gradescope takes the maximum from the assignment.
 pub fn gradescope(results: &[ExerciseResult], note: &str) -> String {
     let (score, max) = totals(results);
     let tests: Vec<_> = results
@@ -195,9 +197,11 @@ pub fn gradescope(results: &[ExerciseResult], note: &str) -> String {
             })
         })
         .collect();
+    let seconds: f64 = results.iter().map(|r| r.seconds).sum();
     let value = json!({
         "score": score,
         "max_score": max,
+        "execution_time": seconds.round() as u64,
         "output": note,
         "tests": tests,
     });
