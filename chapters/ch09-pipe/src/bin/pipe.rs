@@ -38,6 +38,7 @@ fn main() -> std::process::ExitCode {
 
 // ANCHOR: one_way
 fn one_way(messages: &[String]) -> Result<()> {
+    // EXERCISE(pipe): pipe(), fork(), each side drops the end it does not use; parent writes, child reads
     // fd[0] is the read end, fd[1] the write end.
     let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?;
     println!(
@@ -73,6 +74,7 @@ fn one_way(messages: &[String]) -> Result<()> {
             Ok(())
         }
     }
+    // END EXERCISE
 }
 
 fn child_reads(read_end: OwnedFd) -> Result<()> {

@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
         let address = socket.local_addr().call("getsockname()")?;
         println!("parent: listening on {address} (socket fd {})", socket.as_raw_fd());
 
+        // EXERCISE(udpserv_pipeecho): pipe() before fork(); each side drops the end it does not use
         // The pipe must exist before fork(): the child can only use descriptors it inherits.
         let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?;
         println!(
@@ -77,6 +78,7 @@ fn main() -> std::process::ExitCode {
                 result
             }
         }
+        // END EXERCISE
         // ANCHOR_END: setup
     })
 }

@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
         }
 
         // ANCHOR: mkq
+        // EXERCISE(mkq): msgget(key, IPC_CREAT, IPC_EXCL if --excl, mode), print, msgget(key, 0) again
         // IPC_CREAT alone also succeeds when the queue exists (then "created" is the slides' word for
         // "found"); with IPC_EXCL an existing queue is an error, EEXIST.
         let flags = IPC_CREAT | if args.excl { IPC_EXCL } else { 0 } | args.mode;
@@ -58,6 +59,7 @@ fn main() -> std::process::ExitCode {
         // No flags: only find. This is how another program gets the id from the key.
         let opened = msgget(args.key, 0)?;
         println!("opened queue id = {opened}");
+        // END EXERCISE
         // ANCHOR_END: mkq
         // Deliberately no IPC_RMID: the queue outlives mkq until `qctl KEY` removes it.
         Ok(())

@@ -31,6 +31,7 @@ fn main() -> std::process::ExitCode {
 
 // ANCHOR: qctl
 fn report_and_remove(key: Key, keep: bool) -> Result<()> {
+    // EXERCISE(qctl): msgget(key, 0), msgctl_stat and print its fields, then msgctl_rmid unless keep
     // Flags 0: find the queue, never create it (ENOENT if no queue has this key).
     let id = msgget(key, 0)?;
     // IPC_STAT needs read permission on the queue: another user's 0600 queue gives EACCES.
@@ -58,5 +59,6 @@ fn report_and_remove(key: Key, keep: bool) -> Result<()> {
         unread => println!("message queue {id} removed, with its {unread} unread message(s)"),
     }
     Ok(())
+    // END EXERCISE
 }
 // ANCHOR_END: qctl

@@ -87,6 +87,7 @@ fn main() -> std::process::ExitCode {
 /// One study session: take a pen and a note, study, put both back. Lines are printed while the
 /// pen is held, so with one pen the steps of two students never mix.
 fn study_once(semid: SemId, student: u16, study: Duration, separate: bool) -> Result<()> {
+    // EXERCISE(pen_and_note): take pen and note in ONE semop of two undo SemOps, study, give both back
     // SEM_UNDO: a student killed mid-session gives back what it took.
     let take_pen = SemOp::new(PEN, -1).undo();
     let take_note = SemOp::new(NOTE, -1).undo();
@@ -125,5 +126,6 @@ fn study_once(semid: SemId, student: u16, study: Duration, separate: bool) -> Re
         semop(semid, &[give_pen, give_note])?;
     }
     Ok(())
+    // END EXERCISE
 }
 // ANCHOR_END: study

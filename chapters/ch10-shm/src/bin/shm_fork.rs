@@ -88,6 +88,7 @@ fn main() -> std::process::ExitCode {
 
 // ANCHOR: child
 fn child_writes(shmid: ShmId, parent: i32) -> Result<()> {
+    // EXERCISE(shm_fork): shmat the segment, write the letters a to j, shmdt
     let shmaddr = shmat(shmid, 0)?;
     println!("child process ===");
     let names = [(parent, "parent"), (getpid().as_raw(), "child")];
@@ -99,5 +100,6 @@ fn child_writes(shmid: ShmId, parent: i32) -> Result<()> {
     println!("child: wrote abcdefghij");
     shmdt(shmaddr)?;
     Ok(())
+    // END EXERCISE
 }
 // ANCHOR_END: child
