@@ -26,6 +26,7 @@ pub mod error;
 pub mod hint;
 pub mod ipc;
 pub mod key;
+pub mod lang;
 pub mod mman;
 pub mod msg;
 pub mod out;
