@@ -29,13 +29,19 @@ ipcs:
 clean-ipc *args="":
     cargo run -q -p ch10-keys --bin ipcclean -- --yes {{args}}
 
-# Build the book into book/book/ (needs `cargo install mdbook --version 0.4.52`).
+# Build the book: English into book/book/, Korean into book/book/ko/ (needs mdBook 0.4.52,
+# mdbook-i18n-helpers 0.3.6 — `cargo install --locked mdbook --version 0.4.52`, `cargo install
+# --locked mdbook-i18n-helpers --version 0.3.6` — and node for the Korean headings' ids).
+# English first: it empties book/book/.
 book:
     mdbook build book
+    MDBOOK_BOOK__LANGUAGE=ko MDBOOK_BOOK__TITLE='유닉스 IPC를 Rust로 — 워크북' MDBOOK_PREPROCESSOR__HEADING_IDS='{"command": "node book/i18n/heading-ids.mjs", "before": ["gettext"]}' MDBOOK_PREPROCESSOR__GETTEXT='{"before": ["links"]}' MDBOOK_OUTPUT__HTML__SITE_URL=/ko/ mdbook build book -d book/ko
 
-# Serve the book at http://localhost:3000, rebuilding on change.
-serve:
-    mdbook serve book
+# Serve the book at http://localhost:3000, rebuilding on change: `just serve`, or `just serve ko`
+# for the Korean edition (rebuilt when book/po/ko.po changes; its link to English works only in
+# the built book).
+serve lang="en":
+    @if [ "{{lang}}" = ko ]; then MDBOOK_BOOK__LANGUAGE=ko MDBOOK_BOOK__TITLE='유닉스 IPC를 Rust로 — 워크북' MDBOOK_PREPROCESSOR__HEADING_IDS='{"command": "node book/i18n/heading-ids.mjs", "before": ["gettext"]}' MDBOOK_PREPROCESSOR__GETTEXT='{"before": ["links"]}' mdbook serve book -d book/ko; else mdbook serve book; fi
 
 # The benchmark (bench/, not from the texts): a quick look, or `just bench --only pipe,svshm` etc.
 bench *args="--quick":

@@ -24,6 +24,7 @@ pub mod echo;
 pub mod error;
 pub mod ipc;
 pub mod key;
+pub mod lang;
 pub mod msg;
 pub mod out;
 pub mod process;
