@@ -784,11 +784,9 @@ fn judge(case: &Case) -> Verdict {
     }
 }
 
-#[test]
 fn every_binary_against_every_class_of_bad_input() {
     if IpcNamespace::new().is_none() {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     }
     let start = Instant::now();
     let cases: Vec<Case> = cases()
@@ -909,3 +907,7 @@ fn summary(cases: &[Case], verdicts: &[Verdict], took: Duration) -> String {
     }
     out
 }
+
+testkit::main!(
+    every_binary_against_every_class_of_bad_input,
+);

@@ -17,12 +17,8 @@ use testkit::{Cmd, IpcNamespace, Running, ScratchDir, Signal};
 /// `nobody`'s uid, as `Cmd::unprivileged` runs programs.
 const NOBODY: u32 = 65534;
 
-fn namespace() -> Option<IpcNamespace> {
-    let namespace = IpcNamespace::new();
-    if namespace.is_none() {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-    }
-    namespace
+fn namespace() -> IpcNamespace {
+    IpcNamespace::new().unwrap_or_else(|| testkit::skip(testkit::NO_NAMESPACE))
 }
 
 /// A second unprivileged user (`daemon`), for "another student".
@@ -32,11 +28,9 @@ fn as_daemon(cmd: Cmd) -> Cmd {
 
 /// Each demo that creates objects, run as `nobody` until the line that says its objects exist: every
 /// object then in the namespace is nobody's, mode 0600, and of the kinds the demo makes.
-#[test]
 fn every_object_a_demo_creates_is_0600() {
     if !testkit::is_root() {
-        eprintln!("skipped: needs root, to run the demos as nobody");
-        return;
+        testkit::skip("needs root, to run the demos as nobody");
     }
     use Kind::{MessageQueue as Q, SemaphoreSet as S, SharedMemory as M};
     let demos: [(&str, &[&str], &str, &[Kind]); 10] = [
@@ -53,7 +47,7 @@ fn every_object_a_demo_creates_is_0600() {
     ];
     let mut failures = Vec::new();
     for (bin, args, ready, kinds) in demos {
-        let Some(namespace) = namespace() else { return };
+        let namespace = namespace();
         let scratch = ScratchDir::new();
         scratch.open_to_all();
         let mut running = namespace
@@ -92,9 +86,8 @@ fn stop(running: Running) {
 
 /// `semtool create` and `mkq` make 0600 objects unless `--mode` asks for more: the one choice a
 /// student makes on purpose to share.
-#[test]
 fn the_tools_create_0600_unless_asked() {
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     namespace.cmd("mkq").arg("0x61").run().assert_success();
     namespace.cmd("semtool").args(["create", "0x62", "2"]).run().assert_success();
     namespace.cmd("mkq").args(["--mode", "644", "0x63"]).run().assert_success();
@@ -106,9 +99,8 @@ fn the_tools_create_0600_unless_asked() {
 
 /// FIFOs are 0600 and the servers' private directories 0700, whatever the umask: another user can
 /// neither open the FIFO nor even find it.
-#[test]
 fn fifos_are_0600_in_private_directories() {
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     let scratch = ScratchDir::new();
     scratch.open_to_all();
     let fifo = scratch.path().join("f");
@@ -143,13 +135,11 @@ fn fifos_are_0600_in_private_directories() {
 /// Two students on one machine: `nobody` runs the demos, `daemon` tries to use or remove their
 /// objects and FIFO. Every attempt is refused with EACCES (EPERM for IPC_RMID, which needs the
 /// owner, not permission bits), and daemon's `ipcclean --yes` removes nothing of nobody's.
-#[test]
 fn another_user_gets_eacces() {
     if !testkit::is_root() {
-        eprintln!("skipped: needs root, to run as two different users");
-        return;
+        testkit::skip("needs root, to run as two different users");
     }
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     let scratch = ScratchDir::new();
     scratch.open_to_all();
     let fifo = scratch.path().join("f").display().to_string();
@@ -200,9 +190,8 @@ fn another_user_gets_eacces() {
 
 /// The servers listen on 127.0.0.1 unless `--bind` says otherwise: checked in the kernel's socket
 /// table, not only in what they print.
-#[test]
 fn servers_bind_loopback_by_default() {
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     let servers: [(&str, &[&str]); 3] =
         [("udpserv_pipeecho", &["0"]), ("udpserv_fifoecho", &["0"]), ("msgq_echoserv", &["0x78", "0"])];
     for (bin, args) in servers {
@@ -242,11 +231,9 @@ fn udp_local_addresses(port: u16) -> Vec<String> {
 /// IPC_CREAT ask for 0600, `mknod(at)` of a FIFO for 0600, `mkdir(at)` for 0700. This covers the
 /// demos too fast to look at while they run (msgq_demo, the fifo and listener exchanges, the ftok
 /// tour). Skipped where strace is not installed.
-#[test]
 fn every_creating_call_asks_for_0600() {
     if Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("skipped: strace is not installed");
-        return;
+        testkit::skip("strace is not installed");
     }
     let runs: [(&str, &[&str]); 15] = [
         ("shm_fork", &[]),
@@ -268,7 +255,7 @@ fn every_creating_call_asks_for_0600() {
     let mut failures = Vec::new();
     let mut calls = 0;
     for (bin, args) in runs {
-        let Some(namespace) = namespace() else { return };
+        let namespace = namespace();
         let scratch = ScratchDir::new();
         let log = scratch.path().join("strace.log");
         let tmp = ScratchDir::new();
@@ -325,3 +312,12 @@ fn expected_mode(line: &str) -> Option<&'static str> {
         None
     }
 }
+
+testkit::main!(
+    every_object_a_demo_creates_is_0600,
+    the_tools_create_0600_unless_asked,
+    fifos_are_0600_in_private_directories,
+    another_user_gets_eacces,
+    servers_bind_loopback_by_default,
+    every_creating_call_asks_for_0600,
+);

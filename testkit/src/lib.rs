@@ -752,3 +752,139 @@ mod tests {
         assert_eq!(lower, 0, "no allowed CPU below {cpu}");
     }
 }
+
+/// The test runner of the test files that have tests which cannot run everywhere (`harness =
+/// false` in Cargo.toml): a test that calls [`skip`] is reported by `cargo test` as `ignored` with
+/// its reason and counted in "N ignored", never as passed.
+///
+/// ```ignore
+/// fn needs_a_namespace() {
+///     let Some(namespace) = testkit::IpcNamespace::new() else { testkit::skip(testkit::NO_NAMESPACE) };
+///     // ...
+/// }
+/// testkit::main!(needs_a_namespace);
+/// ```
+pub mod harness {
+    use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+    /// Why a test did not run: the payload [`skip`] unwinds with.
+    struct Skip(String);
+
+    /// End this test as "not run here" with `reason` (shown after `ignored,` in cargo's output).
+    pub fn skip(reason: impl Into<String>) -> ! {
+        // resume_unwind, not panic!: no panic hook runs, so no "panicked at" line is printed.
+        std::panic::resume_unwind(Box::new(Skip(reason.into())))
+    }
+
+    /// Run `tests` as libtest would (same options: filters, `--list`, `--test-threads`), then print
+    /// how many were not run and why. With `WORKBOOK_STRESS=N` set, N threads keep CPUs busy for
+    /// the whole run, as on a loaded grading server.
+    pub fn run(tests: &[(&'static str, fn())]) -> std::process::ExitCode {
+        let args = Arguments::from_args();
+        let _load = crate::Stress::from_env();
+        let skipped = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let trials = tests
+            .iter()
+            .map(|&(name, body)| {
+                let skipped = skipped.clone();
+                Trial::ignorable_test(name, move || match std::panic::catch_unwind(body) {
+                    Ok(()) => Ok(Completion::Completed),
+                    Err(payload) => match payload.downcast::<Skip>() {
+                        Ok(skip) => {
+                            skipped.lock().unwrap_or_else(|e| e.into_inner()).push(skip.0.clone());
+                            Ok(Completion::ignored_with(skip.0))
+                        }
+                        Err(payload) => Err(Failed::from(panic_text(&*payload))),
+                    },
+                })
+            })
+            .collect();
+        let conclusion = libtest_mimic::run(&args, trials);
+        let mut reasons = std::mem::take(&mut *skipped.lock().unwrap_or_else(|e| e.into_inner()));
+        if !reasons.is_empty() {
+            reasons.sort();
+            let mut counted: Vec<(usize, String)> = Vec::new();
+            for reason in reasons {
+                match counted.last_mut() {
+                    Some((count, last)) if *last == reason => *count += 1,
+                    _ => counted.push((1, reason)),
+                }
+            }
+            let total: usize = counted.iter().map(|(count, _)| count).sum();
+            println!("NOT RUN here: {total} test(s) of this file (see README, For graders):");
+            for (count, reason) in counted {
+                println!("  {count} x {reason}");
+            }
+        }
+        conclusion.exit_code()
+    }
+
+    fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+        payload
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".to_owned())
+    }
+}
+
+pub use harness::skip;
+
+/// The reason a test that needs a private IPC namespace gives where none can be made.
+pub const NO_NAMESPACE: &str =
+    "needs root or unprivileged user namespaces (a private IPC namespace; see README, For graders)";
+
+/// `fn main` for a `harness = false` test file: run these test functions with [`harness::run`].
+#[macro_export]
+macro_rules! main {
+    ($($test:ident),* $(,)?) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::harness::run(&[$((stringify!($test), $test as fn())),*])
+        }
+    };
+}
+
+/// Busy threads that keep CPUs saturated while alive: the suite's stress mode, to show that no
+/// test depends on an idle machine. `WORKBOOK_STRESS=N` starts N of them for a test file's run.
+pub struct Stress {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Stress {
+    /// `threads` spinning threads, until dropped.
+    pub fn new(threads: usize) -> Self {
+        use std::sync::atomic::AtomicBool;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut spin = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        spin = std::hint::black_box(spin.wrapping_add(1));
+                    }
+                })
+            })
+            .collect();
+        Stress { stop, threads }
+    }
+
+    /// As many spinning threads as `WORKBOOK_STRESS` says (none when unset).
+    pub fn from_env() -> Option<Self> {
+        let threads: usize = std::env::var("WORKBOOK_STRESS").ok()?.parse().ok()?;
+        (threads > 0).then(|| {
+            eprintln!("stress mode: {threads} busy thread(s) while the tests run");
+            Self::new(threads)
+        })
+    }
+}
+
+impl Drop for Stress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}

@@ -31,7 +31,6 @@ fn steps(stdout: &str) -> Vec<(&'static str, Option<u32>)> {
         .collect()
 }
 
-#[test]
 fn critical_sections_take_turns() {
     let key = TestKey::new();
     let out = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "50"]).run();
@@ -52,7 +51,6 @@ fn critical_sections_take_turns() {
     assert_transcript!("semlock", out.redacted(REDACT));
 }
 
-#[test]
 fn without_the_lock_every_child_is_inside_at_once() {
     let key = TestKey::new();
     let out = Cmd::new("semlock").args(["--key", &key.arg(), "--no-lock", "--hold-ms", "0"]).run();
@@ -63,7 +61,6 @@ fn without_the_lock_every_child_is_inside_at_once() {
     assert_eq!(locks_before, 3, "all three Locks come before the first Unlock:\n{}", out.stdout);
 }
 
-#[test]
 fn no_set_or_child_is_left_after_ctrl_c() {
     let key = TestKey::new(); // its drop fails the test if the set is still there
     let mut running = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "20000"]).start();
@@ -78,12 +75,10 @@ fn no_set_or_child_is_left_after_ctrl_c() {
     assert!(!process_group_alive(group), "a child of semlock is still running");
 }
 
-#[test]
 fn no_lock_barrier_set_is_removed_after_ctrl_c_too() {
     // The --no-lock barrier is an IPC_PRIVATE set: no key finds it, so look in a private namespace.
     let Some(namespace) = IpcNamespace::new() else {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     };
     let mut running = namespace.cmd("semlock").args(["--no-lock", "--hold-ms", "20000"]).start();
     for _ in 0..3 {
@@ -94,7 +89,6 @@ fn no_lock_barrier_set_is_removed_after_ctrl_c_too() {
     assert_eq!(namespace.objects(), Vec::<String>::new(), "semlock left objects behind");
 }
 
-#[test]
 fn initsem_waits_for_the_creator_to_initialise() {
     let key = TestKey::new();
     // A set that exists but was never touched by semop: its creator is "still initialising".
@@ -111,8 +105,16 @@ fn initsem_waits_for_the_creator_to_initialise() {
     assert_eq!(steps(&out.stdout).len(), 9, "{}", out.stdout);
 }
 
-#[test]
 fn bad_input_is_one_clear_line() {
     Cmd::new("semlock").args(["--children", "0"]).run().assert_error(2, "--children");
     Cmd::new("semlock").args(["--key", "bogus"]).run().assert_error(2, "not a key");
 }
+
+testkit::main!(
+    critical_sections_take_turns,
+    without_the_lock_every_child_is_inside_at_once,
+    no_set_or_child_is_left_after_ctrl_c,
+    no_lock_barrier_set_is_removed_after_ctrl_c_too,
+    initsem_waits_for_the_creator_to_initialise,
+    bad_input_is_one_clear_line,
+);
