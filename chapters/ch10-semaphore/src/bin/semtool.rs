@@ -110,7 +110,7 @@ fn create(key: Key, nsems: i32, values: &[u16], mode: i32) -> Result<()> {
     let semid = Owned::create(|| semget(key, nsems, IPC_CREAT | IPC_EXCL | mode))?;
     if !values.is_empty() {
         // If this fails (wrong count, ERANGE), `semid` is dropped and the new set removed.
-        semctl_setall(semid.id(), values).map_err(explain)?;
+        semctl_setall(semid.id(), values).map_err(|err| explain_mode(err, mode))?;
     }
     let semid = semid.keep(); // the tool's whole point: leave it for the other subcommands
     println!(
@@ -169,6 +169,17 @@ fn show(key: Key) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: show
+
+/// SETALL on a set just made with a mode that has no owner write bit: only root may.
+fn explain_mode(err: Error, mode: i32) -> Error {
+    match err.errno() {
+        Some(Errno::EACCES) => Error::other(format!(
+            "{err}: mode {mode:03o} does not let you alter the set, not even its first values \
+             (create with --mode 600, or without --values)"
+        )),
+        _ => explain(err),
+    }
+}
 
 /// The errors this tool exists to show, with what they mean here (still one line).
 fn explain(err: Error) -> Error {
