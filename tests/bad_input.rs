@@ -908,6 +908,36 @@ fn summary(cases: &[Case], verdicts: &[Verdict], took: Duration) -> String {
     out
 }
 
+/// Key 0 is IPC_PRIVATE: where processes must meet on a key, every program refuses it as a usage
+/// error that says why, before it makes anything (else each run leaves a queue or set no one finds).
+fn key_0_is_refused_wherever_a_key_is_shared() {
+    let runs: [(&str, &[&str]); 16] = [
+        ("mkq", &["0"]),
+        ("qsend", &["0", "1", "hi"]),
+        ("qrecv", &["--nowait", "0"]),
+        ("qctl", &["--keep", "0"]),
+        ("qsnd_pid", &["0", "-m", "hi"]),
+        ("res_send", &["0", "9"]),
+        ("msgq_echoserv", &["0", "0"]),
+        ("semtool", &["create", "0", "1"]),
+        ("semlock", &["--key", "0"]),
+        ("shmcontrol", &["--key", "0"]),
+        ("shmcontrol", &["--semkey", "0"]),
+        ("shmbusyaccess", &["--key", "0x0"]),
+        ("listener", &["--key", "0"]),
+        ("talker", &["--key", "0", "1"]),
+        ("pen_and_note", &["--key", "0"]),
+        ("semtool", &["op", "0", "0-1"]),
+    ];
+    for (bin, args) in runs {
+        testkit::Cmd::new(bin)
+            .args(args.iter().copied())
+            .run()
+            .assert_error(2, "key 0 is IPC_PRIVATE: it makes a new object no other process can find by key");
+    }
+}
+
 testkit::main!(
+    key_0_is_refused_wherever_a_key_is_shared,
     every_binary_against_every_class_of_bad_input,
 );

@@ -40,6 +40,7 @@ Then, in another terminal:
   udp_load 127.0.0.1 9999 --clients 4 --count 10000      a load test")]
 struct Args {
     /// Key of the message queue to create (decimal or 0x hex).
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// UDP port to serve on (0: any free port; the real one is printed).
     port: u16,

@@ -24,6 +24,7 @@ const MAX_TEXT: usize = 8192;
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// The message for the child to post, instead of reading a line from standard input.
     #[arg(short, long, value_name = "TEXT")]

@@ -28,6 +28,7 @@ enum Command {
     /// semget(KEY, NSEMS, IPC_CREAT | IPC_EXCL | MODE), then SETALL if --values is given.
     Create {
         /// The key (decimal or 0x hex).
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
         /// How many semaphores in the set.
         nsems: i32,
@@ -42,6 +43,7 @@ enum Command {
     /// All the operations happen at once, or none of them.
     Op {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
         /// Operations such as 0-1 (take 1 from member 0), 1+2 (add 2 to member 1), 0=0 (wait for 0).
         #[arg(required = true, value_name = "OP")]
@@ -60,11 +62,13 @@ enum Command {
     /// IPC_STAT, GETALL, and GETPID, GETNCNT, GETZCNT for each member.
     Show {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
     },
     /// SETALL: one value per member (0 to 32767).
     Set {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
         /// The new values, one per member.
         #[arg(required = true, value_name = "V")]
@@ -73,6 +77,7 @@ enum Command {
     /// IPC_RMID: remove the set now.
     Rm {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
     },
 }

@@ -29,7 +29,7 @@ struct Args {
     #[command(flatten)]
     key: KeyArgs,
     /// The semaphore set's key (default 2345, or the segment's key if --key/--keyfile is given).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = shared::cli::shared_key)]
     semkey: Option<Key>,
     /// Accesses per process.
     #[arg(long, value_name = "N", default_value_t = 10_000,
