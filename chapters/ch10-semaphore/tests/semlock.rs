@@ -103,6 +103,56 @@ fn initsem_waits_for_the_creator_to_initialise() {
     let out = running.finish();
     out.assert_success();
     assert_eq!(steps(&out.stdout).len(), 9, "{}", out.stdout);
+    // semtool made the set: semlock only found it, so it is still there for semtool to remove.
+    assert!(out.stdout.contains("left to the process that created it"), "{}", out.stdout);
+    Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
+}
+
+/// A set found under the key is never removed: not by the parent, not by a child.
+fn a_set_it_only_found_is_left_to_its_creator() {
+    let key = TestKey::new();
+    Cmd::new("semtool").args(["create", &key.arg(), "1"]).run().assert_success();
+    Cmd::new("semtool").args(["op", &key.arg(), "0+1"]).run().assert_success(); // initialised
+    let out = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "0"]).run();
+    out.assert_success();
+    assert_eq!(common::show(&key.arg())[0].value, 1, "still there, unlocked");
+    Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
+}
+
+/// Two runs on one key at once: the first creates and removes the set; the second only uses it, and
+/// either finishes first (leaving the set) or is told clearly that its creator removed it.
+fn two_runs_on_one_key_never_remove_each_others_set() {
+    let key = TestKey::new();
+    let mut first = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "100"]).start();
+    first.expect_line("parent: initsem");
+    let second = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "0"]).run();
+    let first = first.finish();
+    first.assert_success();
+    assert!(first.stdout.contains("semaphore set removed"), "{}", first.stdout);
+    if second.code() == Some(0) {
+        assert!(second.stdout.contains("left to the process that created it"), "{}", second.stdout);
+    } else {
+        assert_eq!(second.code(), Some(1), "{}", second.stderr);
+        assert!(second.stderr.contains("removed while this run used it, by the run that created it"), "{}", second.stderr);
+    }
+}
+
+/// A wait for another process to initialise the set ends at once on SIGTERM (and on Ctrl-C).
+fn the_wait_for_initialisation_can_be_interrupted() {
+    let key = TestKey::new();
+    Cmd::new("semtool").args(["create", &key.arg(), "1"]).run().assert_success();
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let mut running =
+            Cmd::new("semlock").args(["--key", &key.arg(), "--init-wait-ms", "60000"]).start();
+        running.expect_line("not initialised yet (sem_otime is 0): waiting");
+        let asked = std::time::Instant::now();
+        running.signal_group(signal);
+        running.wait_for_exit();
+        assert!(asked.elapsed() < std::time::Duration::from_secs(5), "{signal:?} took {:?}", asked.elapsed());
+        assert!(!process_group_alive(running.pid()), "a child outlived {signal:?}");
+    }
+    // The set was semtool's: still there.
+    Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
 }
 
 fn bad_input_is_one_clear_line() {
@@ -116,5 +166,8 @@ testkit::main!(
     no_set_or_child_is_left_after_ctrl_c,
     no_lock_barrier_set_is_removed_after_ctrl_c_too,
     initsem_waits_for_the_creator_to_initialise,
+    a_set_it_only_found_is_left_to_its_creator,
+    two_runs_on_one_key_never_remove_each_others_set,
+    the_wait_for_initialisation_can_be_interrupted,
     bad_input_is_one_clear_line,
 );
