@@ -162,6 +162,11 @@ fn another_user_gets_eacces() {
     b("semtool", &["op", "--nowait", "1", "0-1"]).assert_error(1, "EACCES");
     b("semtool", &["show", "1"]).assert_error(1, "EACCES");
     b("semtool", &["rm", "1"]).assert_error(1, "EPERM");
+    // A's demo holds the default key: B is told whose set it is and how to run a demo of their own.
+    b("semlock", &[]).assert_error(1, "EACCES (Permission denied): the semaphore set with key 0x1 is not open to you (it belongs to nobody): use --key KEY");
+    let server = b("msgq_echoserv", &["0x77", "0"]);
+    server.assert_error(1, "EEXIST (File exists): a message queue with key 0x77 exists already (it belongs to nobody)");
+    assert!(!server.stderr.contains("ipcrm"), "ipcrm fails on another user's queue: {}", server.stderr);
     b("qsend", &["0x77", "1", "hello"]).assert_error(1, "EACCES");
     b("qrecv", &["--nowait", "0x77"]).assert_error(1, "EACCES");
     b("qctl", &["0x77"]).assert_error(1, "EACCES");

@@ -120,8 +120,8 @@ pub fn explain_key_error(err: crate::Error, kind: Kind, key: Key, key_option: &s
     let what = match (errno, owner) {
         (Some(crate::Errno::EACCES), _) => format!("the {kind} with key {key} is not open to you ({whose}): use {key_option} for one of your own"),
         (_, Some(uid)) if uid == me => format!(
-            "a {kind} with key {key} exists already ({whose}: another run of this program, or left by a killed one; \
-             remove it with `ipcclean --yes`), or use {key_option}"
+            "a {kind} with key {key} exists already ({whose}: another run still going, or left by a killed one, \
+             which `ipcclean --yes` removes); use {key_option} for a run of your own"
         ),
         _ => format!("a {kind} with key {key} exists already ({whose}): use {key_option}"),
     };

@@ -85,7 +85,7 @@ fn an_existing_set_is_refused_and_the_new_segment_removed() {
     let key = TestKey::new();
     Cmd::new("semtool").args(["create", &key.arg(), "1"]).run().assert_success();
     let out = Cmd::new("shmcontrol").args(["--key", &key.arg(), "--iterations", "10"]).run();
-    out.assert_error(1, "EEXIST");
+    out.assert_error(1, "EEXIST (File exists): a semaphore set with key").assert_error(1, "use --semkey KEY");
     Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
 }
 

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::echo::{EchoRecord, MAX_DATA, RECORD_MAX};
-use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, MsqId};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, Kind, MsqId};
+use shared::sysvipc::explain_key_error;
 use shared::key::Key;
 use shared::msg::{MsgBuf, msgctl_stat, msgget, msgsnd_buf};
 use shared::process::{Child, ExitStatus, Fork, exit_child, fork, sibling};
@@ -77,15 +78,8 @@ fn main() -> std::process::ExitCode {
 
         // ANCHOR: setup
         // IPC_EXCL: we remove the queue when we stop, so it must be ours, not one left over.
-        let queue = Owned::create(|| msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600)).map_err(|err| {
-            match err.errno() {
-                Some(Errno::EEXIST) => Error::other(format!(
-                    "{err}: a queue with key {key} already exists (left by a killed server? `ipcrm -Q {key}` removes it)",
-                    key = args.key
-                )),
-                _ => err,
-            }
-        })?;
+        let queue = Owned::create(|| msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::MessageQueue, args.key, "another KEY"))?;
         println!("message queue id = {} (key {})", queue.id(), args.key);
 
         let address = SocketAddr::new(args.bind, args.port);
