@@ -48,10 +48,13 @@ fn main() -> std::process::ExitCode {
         println!("{me} process waiting to read the message queue..");
 
         let child = match fork()? {
-            Fork::Child => exit_child(match post(queue, args.message.as_deref()) {
-                Ok(()) => 0,
-                Err(err) => {
-                    eprintln!("{}: {err}", shared::cli::program_name());
+            // A panic (println! on a closed stdout: `| head -1`) must wake the parent as well.
+            Fork::Child => exit_child(match std::panic::catch_unwind(|| post(queue, args.message.as_deref())) {
+                Ok(Ok(())) => 0,
+                failed => {
+                    if let Ok(Err(err)) = failed {
+                        eprintln!("{}: {err}", shared::cli::program_name());
+                    }
                     wake_parent(queue);
                     1
                 }
