@@ -937,7 +937,34 @@ fn key_0_is_refused_wherever_a_key_is_shared() {
     }
 }
 
+/// A datagram the queue cannot carry (kernel.msgmax lowered to 1024, a per-namespace setting) is
+/// refused with a line, and the server goes on echoing: a remote client cannot stop it.
+fn msgq_echoserv_survives_a_datagram_larger_than_msgmax() {
+    let namespace = IpcNamespace::new().unwrap_or_else(|| testkit::skip(testkit::NO_NAMESPACE));
+    let set = namespace.command("sh").args(["-c", "echo 1024 > /proc/sys/kernel/msgmax"]).status();
+    if !set.is_ok_and(|status| status.success()) {
+        testkit::skip("needs root, to lower kernel.msgmax in a private IPC namespace");
+    }
+    let mut server = namespace.cmd("msgq_echoserv").args(["0x7b", "0"]).start();
+    let listening = server.expect_line("listening on 127.0.0.1:");
+    let port: u16 = listening.rsplit(':').next().and_then(|port| port.parse().ok()).expect("port");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.connect(("127.0.0.1", port)).expect("connect");
+    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    socket.send(&[b'x'; 1500]).expect("send 1500 bytes");
+    server.expect_line("refused a 1500-byte datagram");
+    socket.send(b"still here").expect("send");
+    let mut buf = [0u8; 64];
+    let n = socket.recv(&mut buf).expect("an echo after the refused datagram");
+    assert_eq!(&buf[..n], b"still here");
+    server.signal(testkit::Signal::SIGTERM);
+    let out = server.finish();
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(namespace.objects(), Vec::<String>::new(), "the queue is removed");
+}
+
 testkit::main!(
+    msgq_echoserv_survives_a_datagram_larger_than_msgmax,
     key_0_is_refused_wherever_a_key_is_shared,
     every_binary_against_every_class_of_bad_input,
 );

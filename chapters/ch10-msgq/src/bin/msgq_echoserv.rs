@@ -38,7 +38,12 @@ use shared::{CallContext, Errno, Error, Result};
 
 Then, in another terminal:
   udpechocli 127.0.0.1 9999                              type lines, see them echoed
-  udp_load 127.0.0.1 9999 --clients 4 --count 10000      a load test")]
+  udp_load 127.0.0.1 9999 --clients 4 --count 10000      a load test
+
+A datagram of more than 4000 bytes gets no echo (a message carries one record of at most 4000
+bytes), nor does one whose message is larger than the queue can take (kernel.msgmax, the
+queue's msg_qbytes); each is refused with a line, and the server goes on. When the queue is
+full, requests are dropped and counted (a line every 0.1 s): UDP clients resend.")]
 struct Args {
     /// Key of the message queue to create (decimal or 0x hex).
     #[arg(value_parser = shared::cli::shared_key)]
@@ -179,6 +184,14 @@ impl Server {
                     match msgsnd_buf(self.queue, &message, size, IPC_NOWAIT) {
                         Ok(()) => {}
                         Err(err) if err.errno() == Some(Errno::EAGAIN) => dropped += 1,
+                        // EINVAL on a queue that still exists: the message is larger than this
+                        // system's msgmax or the queue's msg_qbytes. Refused, as an oversized one.
+                        Err(err) if err.errno() == Some(Errno::EINVAL) && msgctl_stat(self.queue).is_ok() => {
+                            println!(
+                                "refused a {len}-byte datagram from {client}: {err}: the queue cannot carry a \
+                                 {size}-byte message (kernel.msgmax, msg_qbytes); not echoed"
+                            )
+                        }
                         Err(err) => return Err(err),
                     }
                 }
