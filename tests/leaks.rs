@@ -770,7 +770,9 @@ fn a_demo_stopped_and_continued_carries_on() {
         },
         Pause {
             bin: "shmcontrol",
-            args: &["--iterations", "5000"],
+            // Enough for a racer to wait on the semaphore; little enough for a loaded machine,
+            // where every hand-over of the lock waits for a scheduler slice.
+            args: &["--iterations", "1000"],
             setup: &[],
             ready: "racing two children",
             wchan: "do_semtimedop",
