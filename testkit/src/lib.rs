@@ -779,7 +779,7 @@ mod tests {
 /// false` in Cargo.toml): a test that calls [`skip`] is reported by `cargo test` as `ignored` with
 /// its reason and counted in "N ignored", never as passed.
 ///
-/// ```ignore
+/// ```text
 /// fn needs_a_namespace() {
 ///     let Some(namespace) = testkit::IpcNamespace::new() else { testkit::skip(testkit::NO_NAMESPACE) };
 ///     // ...
