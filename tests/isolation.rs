@@ -165,7 +165,10 @@ fn another_user_gets_eacces() {
     // A's demo holds the default key: B is told whose set it is and how to run a demo of their own.
     b("semlock", &[]).assert_error(1, "EACCES (Permission denied): the semaphore set with key 0x1 is not open to you (it belongs to nobody): use --key KEY");
     let server = b("msgq_echoserv", &["0x77", "0"]);
-    server.assert_error(1, "EEXIST (File exists): a message queue with key 0x77 exists already (it belongs to nobody)");
+    server.assert_error(
+        1,
+        "EEXIST (File exists): a message queue with key 0x77 exists already (it belongs to nobody)",
+    );
     assert!(!server.stderr.contains("ipcrm"), "ipcrm fails on another user's queue: {}", server.stderr);
     b("qsend", &["0x77", "1", "hello"]).assert_error(1, "EACCES");
     b("qrecv", &["--nowait", "0x77"]).assert_error(1, "EACCES");
@@ -318,7 +321,63 @@ fn expected_mode(line: &str) -> Option<&'static str> {
     }
 }
 
+/// Every program with a default key, run twice at once on it (in a private namespace, so the
+/// defaults are really the defaults): the second either runs alongside or fails with one line that
+/// says the object exists and how to choose another key, and neither removes the other's objects.
+fn two_runs_at_once_on_a_default_key_never_take_each_others_objects() {
+    let namespace = namespace();
+    let scratch = ScratchDir::new();
+    let runs: [(&str, &[&str], &str, &[&str]); 4] = [
+        ("shmbusyaccess", &["--iterations", "100000000"], "racing children", &["--iterations", "10"]),
+        ("shmcontrol", &["--iterations", "100000000"], "racing two children", &["--iterations", "10"]),
+        ("listener", &[], "Listener wait for Talker", &[]),
+        // Ends by itself (3 x 300 ms), while the second waits for the lock.
+        ("semlock", &["--hold-ms", "300"], "Lock : process", &["--hold-ms", "0"]),
+    ];
+    let mut failures = Vec::new();
+    for (bin, first_args, ready, second_args) in runs {
+        let mut first =
+            namespace.cmd(bin).args(first_args.iter().copied()).current_dir(scratch.path()).start();
+        first.expect_line(ready);
+        let objects = namespace.objects();
+        let second = namespace.cmd(bin).args(second_args.iter().copied()).current_dir(scratch.path()).run();
+        let clear = second.code() == Some(1)
+            && second.stderr.lines().count() == 1
+            && (second.stderr.contains("exists already")
+                || second.stderr.contains("removed while this run used it"))
+            && second.stderr.contains("--key KEY");
+        if !(second.code() == Some(0) || clear) {
+            failures
+                .push(format!("{bin}, second run: {}\n{}{}", second.status, second.stdout, second.stderr));
+        }
+        // (semlock's first run may have finished and removed its own set by now: its success,
+        // below, says the second never took the set from under it.)
+        if bin != "semlock" && namespace.objects() != objects {
+            failures.push(format!(
+                "{bin}: the second run changed the first's objects: {objects:?} -> {:?}",
+                namespace.objects()
+            ));
+        }
+        if bin == "listener" && !scratch.path().join("shmfile").exists() {
+            failures.push("listener: the second run removed the first's key file".to_owned());
+        }
+        if bin != "semlock" {
+            first.signal_group(Signal::SIGINT);
+        }
+        let first = first.finish();
+        if bin == "semlock" && first.code() != Some(0) {
+            failures.push(format!("semlock, first run: {}\n{}", first.status, first.stderr));
+        }
+        let left = namespace.objects();
+        if !left.is_empty() {
+            failures.push(format!("{bin}: left after both runs: {left:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 testkit::main!(
+    two_runs_at_once_on_a_default_key_never_take_each_others_objects,
     every_object_a_demo_creates_is_0600,
     the_tools_create_0600_unless_asked,
     fifos_are_0600_in_private_directories,

@@ -243,6 +243,22 @@ pub fn spawn_sibling(name: &str, args: &[String]) -> Result<Child> {
     fork_child(|| Err(exec_sibling(name, args)))
 }
 
+/// `sigtimedwait(2)`: wait up to `timeout` for one of `set` (which the caller has blocked).
+/// `Ok(None)` if none came in time, so a wait for a peer's signal can check that the peer is alive.
+pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: std::time::Duration) -> Result<Option<Signal>> {
+    let timeout = libc::timespec {
+        tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+        tv_nsec: timeout.subsec_nanos().into(),
+    };
+    // SAFETY: `set` is a valid sigset_t, `timeout` a valid timespec; a null siginfo is allowed.
+    let signal = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
+    match signal {
+        -1 if Errno::last() == Errno::EAGAIN => Ok(None),
+        -1 => Err(Error::last("sigtimedwait()")),
+        signal => Signal::try_from(signal).map(Some).map_err(|errno| Error::sys("sigtimedwait()", errno)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,21 +282,5 @@ mod tests {
         drop(child);
         // Reaped: it is no longer our child, not even a zombie.
         assert_eq!(waitpid(pid, Some(WaitPidFlag::WNOHANG)), Err(Errno::ECHILD));
-    }
-}
-
-/// `sigtimedwait(2)`: wait up to `timeout` for one of `set` (which the caller has blocked).
-/// `Ok(None)` if none came in time, so a wait for a peer's signal can check that the peer is alive.
-pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: std::time::Duration) -> Result<Option<Signal>> {
-    let timeout = libc::timespec {
-        tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
-        tv_nsec: timeout.subsec_nanos().into(),
-    };
-    // SAFETY: `set` is a valid sigset_t, `timeout` a valid timespec; a null siginfo is allowed.
-    let signal = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
-    match signal {
-        -1 if Errno::last() == Errno::EAGAIN => Ok(None),
-        -1 => Err(Error::last("sigtimedwait()")),
-        signal => Signal::try_from(signal).map(Some).map_err(|errno| Error::sys("sigtimedwait()", errno)),
     }
 }

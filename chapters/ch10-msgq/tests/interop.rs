@@ -54,6 +54,4 @@ fn typed_messages_cross_between_c_and_rust_both_ways() {
     Cmd::new("qctl").arg(arg.as_str()).run().assert_success();
 }
 
-testkit::main!(
-    typed_messages_cross_between_c_and_rust_both_ways,
-);
+testkit::main!(typed_messages_cross_between_c_and_rust_both_ways,);

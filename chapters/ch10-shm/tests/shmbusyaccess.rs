@@ -77,7 +77,8 @@ fn an_existing_segment_under_the_key_is_refused() {
     let stale = shmget(key.key(), 128, IPC_CREAT | 0o600).unwrap();
     let out = Cmd::new("shmbusyaccess").args(["--key", &key.arg(), "--iterations", "10"]).run();
     shmctl_rmid(stale).unwrap();
-    out.assert_error(1, "EEXIST (File exists): a shared memory segment with key").assert_error(1, "it is yours");
+    out.assert_error(1, "EEXIST (File exists): a shared memory segment with key")
+        .assert_error(1, "it is yours");
     out.assert_error(1, "use --key KEY for a run of your own");
 }
 

@@ -23,10 +23,10 @@ use clap::Parser;
 use shared::cleanup::Owned;
 use shared::echo::{EchoRecord, MAX_DATA, RECORD_MAX};
 use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, Kind, MsqId};
-use shared::sysvipc::explain_key_error;
 use shared::key::Key;
 use shared::msg::{MsgBuf, msgctl_stat, msgget, msgsnd_buf};
 use shared::process::{Child, ExitStatus, Fork, exit_child, fork, sibling};
+use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Errno, Error, Result};
 
 /// A UDP echo server: one receiver puts requests on a message queue, reply processes answer them.

@@ -49,16 +49,18 @@ fn main() -> std::process::ExitCode {
 
         let child = match fork()? {
             // A panic (println! on a closed stdout: `| head -1`) must wake the parent as well.
-            Fork::Child => exit_child(match std::panic::catch_unwind(|| post(queue, args.message.as_deref())) {
-                Ok(Ok(())) => 0,
-                failed => {
-                    if let Ok(Err(err)) = failed {
-                        eprintln!("{}: {err}", shared::cli::program_name());
+            Fork::Child => {
+                exit_child(match std::panic::catch_unwind(|| post(queue, args.message.as_deref())) {
+                    Ok(Ok(())) => 0,
+                    failed => {
+                        if let Ok(Err(err)) = failed {
+                            eprintln!("{}: {err}", shared::cli::program_name());
+                        }
+                        wake_parent(queue);
+                        1
                     }
-                    wake_parent(queue);
-                    1
-                }
-            }),
+                })
+            }
             Fork::Parent { child } => child,
         };
 

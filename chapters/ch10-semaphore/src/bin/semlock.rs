@@ -10,7 +10,7 @@ use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, SemId};
 use shared::key::{IPC_PRIVATE, Key};
-use shared::process::{Child, fork_child, wait_all};
+use shared::process::{Child, ExitStatus, exit_child, fork_child, wait_all};
 use shared::sem::{SemOp, semctl_setval, semctl_stat, semget, semop};
 use shared::sysvipc::explain_key_error;
 use shared::{Errno, Error, Result};
@@ -72,7 +72,11 @@ fn main() -> std::process::ExitCode {
         let children: Vec<Child> = (0..args.children)
             .map(|_| fork_child(|| semhandle(key, init_wait, hold, barrier_id)))
             .collect::<Result<_>>()?;
-        for (pid, status) in wait_all(children)? {
+        let statuses = wait_all(children)?;
+        if statuses.iter().any(|(_, status)| *status == ExitStatus::Exited(SET_REMOVED)) {
+            return Err(removed_under_us(key)); // one line for the run, not one per child
+        }
+        for (pid, status) in statuses {
             if !status.success() {
                 return Err(Error::other(format!("child {pid} {status}")));
             }
@@ -156,13 +160,13 @@ fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemI
         // The parent's set is gone (its creator, another run on this key, ended): do not run on a
         // new one of our own, which no one would remove.
         made.remove()?;
-        return Err(removed_under_us(key));
+        exit_child(SET_REMOVED);
     }
     let pid = std::process::id();
     let lock = barrier.is_none();
 
     if lock {
-        semlock(semid).map_err(|err| if_removed(err, key))?;
+        semlock(semid).map_err(if_removed)?;
     }
     // Printed while holding the lock, so the output shows the order the lock imposed.
     println!("Lock : process {pid}");
@@ -176,22 +180,25 @@ fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemI
     std::thread::sleep(hold); // the work of the critical section
     println!("Unlock : process {pid}");
     if lock {
-        semunlock(semid).map_err(|err| if_removed(err, key))?;
+        semunlock(semid).map_err(if_removed)?;
     }
     Ok(())
 }
 
-/// EIDRM/EINVAL on a set this process only found: say who removed it and how to avoid it.
-fn if_removed(err: Error, key: Key) -> Error {
+/// A child's exit status for "the set was removed under us": the parent says it, once.
+const SET_REMOVED: i32 = 3;
+
+/// EIDRM/EINVAL on a set this child only found: end with SET_REMOVED for the parent to explain.
+fn if_removed(err: Error) -> Error {
     match err.errno() {
-        Some(Errno::EIDRM | Errno::EINVAL) => Error::other(format!("{err}: {}", removed_under_us(key))),
+        Some(Errno::EIDRM | Errno::EINVAL) => exit_child(SET_REMOVED),
         _ => err,
     }
 }
 
 fn removed_under_us(key: Key) -> Error {
     Error::other(format!(
-        "the semaphore set for key {key} was removed while this run used it, by the run that created it; \
+        "the semaphore set for key {key} was removed while this run used it (its creator ended, or ipcrm); \
          give each run its own key: semlock --key KEY"
     ))
 }

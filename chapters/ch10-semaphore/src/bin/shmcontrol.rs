@@ -13,11 +13,11 @@ use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, SemId};
-use shared::sysvipc::explain_key_error;
 use shared::key::Key;
 use shared::process::{fork_child, getpid, wait_all};
 use shared::sem::{SemOp, semctl_setval, semget, semop};
 use shared::shm::{Attached, shmat, shmget};
+use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Error, Result, say};
 
 /// shmbusyaccess with the shared memory access inside a semaphore: no more errors.

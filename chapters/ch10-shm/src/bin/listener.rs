@@ -16,9 +16,9 @@ use nix::unistd::Pid;
 use shared::cleanup::{Owned, OwnedPath, TempDir};
 use shared::cli::KeyArgs;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind};
-use shared::sysvipc::explain_key_error;
 use shared::process::{getpid, spawn_sibling};
 use shared::shm::{shmat, shmdt, shmget};
+use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Error, Result};
 
 /// Wait for a talker's SIGUSR1, read its greeting from shared memory, answer in the same segment.

@@ -10,10 +10,10 @@ use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind};
-use shared::sysvipc::explain_key_error;
 use shared::key::Key;
 use shared::process::{fork_child, getpid, wait_all};
 use shared::shm::{Attached, shmat, shmget};
+use shared::sysvipc::explain_key_error;
 use shared::{Error, Result, say};
 
 /// Three processes write and read one segment without taking turns, and catch each other at it.
