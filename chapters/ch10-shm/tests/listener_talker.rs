@@ -153,6 +153,8 @@ fn a_talker_whose_listener_stops_or_dies_does_not_wait_for_ever() {
     // Killed while the talker waits: the talker notices and ends with one clear line.
     let mut talker = Cmd::new("talker").args(["--key", &key.arg(), &pid]).start();
     talker.expect_line("SIGUSR1 to listener");
+    // Killed only once the talker waits for the answer (its SIGUSR1 sent).
+    testkit::wait_until_sleeping_in(talker.pid(), "do_sigtimedwait").unwrap();
     listener.signal(Signal::SIGKILL);
     listener.wait_for_exit(); // reaped: no zombie left to look alive
     let out = talker.finish();
