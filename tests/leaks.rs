@@ -889,7 +889,73 @@ fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// `demo | head -1`: the reader goes away after one line. Every demo must then end promptly (no
+/// child waiting for a parent that will never answer), without a panic, leaving nothing.
+fn every_demo_ends_cleanly_when_its_reader_closes_early() {
+    let namespace = IpcNamespace::new().unwrap_or_else(|| testkit::skip(testkit::NO_NAMESPACE));
+    let demos: [(&str, &[&str]); 13] = [
+        ("pipe", &[]),
+        ("pipe", &["--duplex"]),
+        ("fifo", &[]),
+        ("ftok", &[]),
+        ("msgq_demo", &[]),
+        ("qsnd_pid", &["0x54", "-m", "hi"]),
+        ("shm_fork", &[]),
+        ("shmbusyaccess", &["--iterations", "1000"]),
+        ("shmcontrol", &["--iterations", "1000"]),
+        ("semlock", &["--hold-ms", "0"]),
+        ("semlock", &["--no-lock", "--hold-ms", "0"]),
+        ("pen_and_note", &["--study-ms", "0"]),
+        ("ipcls", &[]),
+    ];
+    let scratch = ScratchDir::new();
+    let mut failures = Vec::new();
+    for (bin, args) in demos {
+        // Racy by nature (when head exits): several runs each.
+        for _ in 0..5 {
+            let start = Instant::now();
+            let running = namespace
+                .cmd(bin)
+                .args(args.iter().copied())
+                .current_dir(scratch.path())
+                .env("TMPDIR", scratch.path())
+                .wrapped(["sh", "-c", r#""$0" "$@" | head -1"#])
+                .start();
+            let group = running.pid();
+            let out = running.finish();
+            let took = start.elapsed();
+            if !wait_until(|| !process_group_alive(group)) {
+                failures.push(format!("{bin} {args:?} | head -1: left {:?}", process_group_members(group)));
+                let _ =
+                    std::process::Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).status();
+            }
+            if out.stderr.contains("panicked") || out.code() != Some(0) {
+                failures.push(format!("{bin} {args:?} | head -1: {}\n{}", out.status, out.stderr));
+            }
+            let left = namespace.objects();
+            if !left.is_empty() {
+                failures.push(format!("{bin} {args:?} | head -1 left {left:?}"));
+                for object in namespace.listing() {
+                    let flag = match object.kind {
+                        shared::ipc::Kind::MessageQueue => "-q",
+                        shared::ipc::Kind::SharedMemory => "-m",
+                        shared::ipc::Kind::SemaphoreSet => "-s",
+                    };
+                    let _ = namespace.command("ipcrm").args([flag, &object.id.to_string()]).status();
+                }
+            }
+            let files = left_in(scratch.path());
+            if !files.is_empty() {
+                failures.push(format!("{bin} {args:?} | head -1 left files {files:?}"));
+            }
+            eprintln!("{bin:<14} {:<28} | head -1: ended in {took:.1?}", args.join(" "));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 testkit::main!(
+    every_demo_ends_cleanly_when_its_reader_closes_early,
     pipe,
     pipe_duplex,
     udpserv_pipeecho,

@@ -165,13 +165,15 @@ fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemI
     let pid = std::process::id();
     let lock = barrier.is_none();
 
+    // A child that fails before the barrier (println! on a closed stdout) still arrives, on drop.
+    let mut arrival = Arrival(barrier);
     if lock {
         semlock(semid).map_err(if_removed)?;
     }
     // Printed while holding the lock, so the output shows the order the lock imposed.
     println!("Lock : process {pid}");
     println!("** Lock Mode : Critical Section");
-    if let Some(barrier) = barrier {
+    if let Some(barrier) = arrival.0.take() {
         // Arrive (-1), then wait until everyone has (value 0). Two calls: in one semop the two
         // operations would be all-or-nothing, and the "wait for 0" would hold back our own -1.
         semop(barrier, &[SemOp::new(0, -1)])?;
@@ -183,6 +185,18 @@ fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemI
         semunlock(semid).map_err(if_removed)?;
     }
     Ok(())
+}
+
+/// The barrier this child has still to arrive at; arrives when dropped (on an error or a panic),
+/// so the other children are not held at the barrier for ever.
+struct Arrival(Option<SemId>);
+
+impl Drop for Arrival {
+    fn drop(&mut self) {
+        if let Some(barrier) = self.0.take() {
+            let _ = semop(barrier, &[SemOp::new(0, -1)]);
+        }
+    }
 }
 
 /// A child's exit status for "the set was removed under us": the parent says it, once.
