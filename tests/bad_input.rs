@@ -963,7 +963,18 @@ fn msgq_echoserv_survives_a_datagram_larger_than_msgmax() {
     assert_eq!(namespace.objects(), Vec::<String>::new(), "the queue is removed");
 }
 
+/// The echo servers refuse a datagram larger than one record, with no echo: `--help` says so.
+fn echo_servers_document_their_datagram_limit() {
+    let limit = format!("more than {} bytes gets no echo", shared::echo::MAX_DATA);
+    for bin in ["udpserv_pipeecho", "udpserv_fifoecho", "msgq_echoserv"] {
+        let help = testkit::Cmd::new(bin).arg("--help").run();
+        help.assert_success();
+        assert!(help.stdout.replace('\n', " ").contains(&limit), "{bin} --help:\n{}", help.stdout);
+    }
+}
+
 testkit::main!(
+    echo_servers_document_their_datagram_limit,
     msgq_echoserv_survives_a_datagram_larger_than_msgmax,
     key_0_is_refused_wherever_a_key_is_shared,
     every_binary_against_every_class_of_bad_input,
