@@ -259,6 +259,24 @@ pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: std::time::Duration
     }
 }
 
+/// Let the program `command` starts take the default action on SIGINT, SIGQUIT, SIGTERM and SIGHUP,
+/// as one started from a terminal does. A script's background job (`cargo test &`) inherits SIGINT
+/// and SIGQUIT ignored, `nohup` SIGHUP, and an ignored signal stays ignored across exec: a test
+/// that sends Ctrl-C would then wait in vain.
+pub fn with_default_signals(command: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only calls signal(2), which is async-signal-safe,
+    // and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,8 @@ impl Cmd {
             // Its own process group: a timeout kills the program *and* every child it forked, and a
             // test can send ^C to the group as a terminal would.
             .process_group(0);
+        // With SIGINT not ignored, as from a terminal, even when the suite runs as a background job.
+        shared::process::with_default_signals(&mut command);
         if self.prefix.is_empty() {
             command.arg0(&self.shown[0]);
         }
