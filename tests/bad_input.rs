@@ -784,11 +784,9 @@ fn judge(case: &Case) -> Verdict {
     }
 }
 
-#[test]
 fn every_binary_against_every_class_of_bad_input() {
     if IpcNamespace::new().is_none() {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     }
     let start = Instant::now();
     let cases: Vec<Case> = cases()
@@ -909,3 +907,75 @@ fn summary(cases: &[Case], verdicts: &[Verdict], took: Duration) -> String {
     }
     out
 }
+
+/// Key 0 is IPC_PRIVATE: where processes must meet on a key, every program refuses it as a usage
+/// error that says why, before it makes anything (else each run leaves a queue or set no one finds).
+fn key_0_is_refused_wherever_a_key_is_shared() {
+    let runs: [(&str, &[&str]); 16] = [
+        ("mkq", &["0"]),
+        ("qsend", &["0", "1", "hi"]),
+        ("qrecv", &["--nowait", "0"]),
+        ("qctl", &["--keep", "0"]),
+        ("qsnd_pid", &["0", "-m", "hi"]),
+        ("res_send", &["0", "9"]),
+        ("msgq_echoserv", &["0", "0"]),
+        ("semtool", &["create", "0", "1"]),
+        ("semlock", &["--key", "0"]),
+        ("shmcontrol", &["--key", "0"]),
+        ("shmcontrol", &["--semkey", "0"]),
+        ("shmbusyaccess", &["--key", "0x0"]),
+        ("listener", &["--key", "0"]),
+        ("talker", &["--key", "0", "1"]),
+        ("pen_and_note", &["--key", "0"]),
+        ("semtool", &["op", "0", "0-1"]),
+    ];
+    for (bin, args) in runs {
+        testkit::Cmd::new(bin)
+            .args(args.iter().copied())
+            .run()
+            .assert_error(2, "key 0 is IPC_PRIVATE: it makes a new object no other process can find by key");
+    }
+}
+
+/// A datagram the queue cannot carry (kernel.msgmax lowered to 1024, a per-namespace setting) is
+/// refused with a line, and the server goes on echoing: a remote client cannot stop it.
+fn msgq_echoserv_survives_a_datagram_larger_than_msgmax() {
+    let namespace = IpcNamespace::new().unwrap_or_else(|| testkit::skip(testkit::NO_NAMESPACE));
+    let set = namespace.command("sh").args(["-c", "echo 1024 > /proc/sys/kernel/msgmax"]).status();
+    if !set.is_ok_and(|status| status.success()) {
+        testkit::skip("needs root, to lower kernel.msgmax in a private IPC namespace");
+    }
+    let mut server = namespace.cmd("msgq_echoserv").args(["0x7b", "0"]).start();
+    let listening = server.expect_line("listening on 127.0.0.1:");
+    let port: u16 = listening.rsplit(':').next().and_then(|port| port.parse().ok()).expect("port");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.connect(("127.0.0.1", port)).expect("connect");
+    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    socket.send(&[b'x'; 1500]).expect("send 1500 bytes");
+    server.expect_line("refused a 1500-byte datagram");
+    socket.send(b"still here").expect("send");
+    let mut buf = [0u8; 64];
+    let n = socket.recv(&mut buf).expect("an echo after the refused datagram");
+    assert_eq!(&buf[..n], b"still here");
+    server.signal(testkit::Signal::SIGTERM);
+    let out = server.finish();
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(namespace.objects(), Vec::<String>::new(), "the queue is removed");
+}
+
+/// The echo servers refuse a datagram larger than one record, with no echo: `--help` says so.
+fn echo_servers_document_their_datagram_limit() {
+    let limit = format!("more than {} bytes gets no echo", shared::echo::MAX_DATA);
+    for bin in ["udpserv_pipeecho", "udpserv_fifoecho", "msgq_echoserv"] {
+        let help = testkit::Cmd::new(bin).arg("--help").run();
+        help.assert_success();
+        assert!(help.stdout.replace('\n', " ").contains(&limit), "{bin} --help:\n{}", help.stdout);
+    }
+}
+
+testkit::main!(
+    echo_servers_document_their_datagram_limit,
+    msgq_echoserv_survives_a_datagram_larger_than_msgmax,
+    key_0_is_refused_wherever_a_key_is_shared,
+    every_binary_against_every_class_of_bad_input,
+);

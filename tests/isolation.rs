@@ -17,12 +17,8 @@ use testkit::{Cmd, IpcNamespace, Running, ScratchDir, Signal};
 /// `nobody`'s uid, as `Cmd::unprivileged` runs programs.
 const NOBODY: u32 = 65534;
 
-fn namespace() -> Option<IpcNamespace> {
-    let namespace = IpcNamespace::new();
-    if namespace.is_none() {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-    }
-    namespace
+fn namespace() -> IpcNamespace {
+    IpcNamespace::new().unwrap_or_else(|| testkit::skip(testkit::NO_NAMESPACE))
 }
 
 /// A second unprivileged user (`daemon`), for "another student".
@@ -32,11 +28,9 @@ fn as_daemon(cmd: Cmd) -> Cmd {
 
 /// Each demo that creates objects, run as `nobody` until the line that says its objects exist: every
 /// object then in the namespace is nobody's, mode 0600, and of the kinds the demo makes.
-#[test]
 fn every_object_a_demo_creates_is_0600() {
     if !testkit::is_root() {
-        eprintln!("skipped: needs root, to run the demos as nobody");
-        return;
+        testkit::skip("needs root, to run the demos as nobody");
     }
     use Kind::{MessageQueue as Q, SemaphoreSet as S, SharedMemory as M};
     let demos: [(&str, &[&str], &str, &[Kind]); 10] = [
@@ -53,7 +47,7 @@ fn every_object_a_demo_creates_is_0600() {
     ];
     let mut failures = Vec::new();
     for (bin, args, ready, kinds) in demos {
-        let Some(namespace) = namespace() else { return };
+        let namespace = namespace();
         let scratch = ScratchDir::new();
         scratch.open_to_all();
         let mut running = namespace
@@ -92,9 +86,8 @@ fn stop(running: Running) {
 
 /// `semtool create` and `mkq` make 0600 objects unless `--mode` asks for more: the one choice a
 /// student makes on purpose to share.
-#[test]
 fn the_tools_create_0600_unless_asked() {
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     namespace.cmd("mkq").arg("0x61").run().assert_success();
     namespace.cmd("semtool").args(["create", "0x62", "2"]).run().assert_success();
     namespace.cmd("mkq").args(["--mode", "644", "0x63"]).run().assert_success();
@@ -106,9 +99,8 @@ fn the_tools_create_0600_unless_asked() {
 
 /// FIFOs are 0600 and the servers' private directories 0700, whatever the umask: another user can
 /// neither open the FIFO nor even find it.
-#[test]
 fn fifos_are_0600_in_private_directories() {
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     let scratch = ScratchDir::new();
     scratch.open_to_all();
     let fifo = scratch.path().join("f");
@@ -143,13 +135,11 @@ fn fifos_are_0600_in_private_directories() {
 /// Two students on one machine: `nobody` runs the demos, `daemon` tries to use or remove their
 /// objects and FIFO. Every attempt is refused with EACCES (EPERM for IPC_RMID, which needs the
 /// owner, not permission bits), and daemon's `ipcclean --yes` removes nothing of nobody's.
-#[test]
 fn another_user_gets_eacces() {
     if !testkit::is_root() {
-        eprintln!("skipped: needs root, to run as two different users");
-        return;
+        testkit::skip("needs root, to run as two different users");
     }
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     let scratch = ScratchDir::new();
     scratch.open_to_all();
     let fifo = scratch.path().join("f").display().to_string();
@@ -172,6 +162,14 @@ fn another_user_gets_eacces() {
     b("semtool", &["op", "--nowait", "1", "0-1"]).assert_error(1, "EACCES");
     b("semtool", &["show", "1"]).assert_error(1, "EACCES");
     b("semtool", &["rm", "1"]).assert_error(1, "EPERM");
+    // A's demo holds the default key: B is told whose set it is and how to run a demo of their own.
+    b("semlock", &[]).assert_error(1, "EACCES (Permission denied): the semaphore set with key 0x1 is not open to you (it belongs to nobody): use --key KEY");
+    let server = b("msgq_echoserv", &["0x77", "0"]);
+    server.assert_error(
+        1,
+        "EEXIST (File exists): a message queue with key 0x77 exists already (it belongs to nobody)",
+    );
+    assert!(!server.stderr.contains("ipcrm"), "ipcrm fails on another user's queue: {}", server.stderr);
     b("qsend", &["0x77", "1", "hello"]).assert_error(1, "EACCES");
     b("qrecv", &["--nowait", "0x77"]).assert_error(1, "EACCES");
     b("qctl", &["0x77"]).assert_error(1, "EACCES");
@@ -200,9 +198,8 @@ fn another_user_gets_eacces() {
 
 /// The servers listen on 127.0.0.1 unless `--bind` says otherwise: checked in the kernel's socket
 /// table, not only in what they print.
-#[test]
 fn servers_bind_loopback_by_default() {
-    let Some(namespace) = namespace() else { return };
+    let namespace = namespace();
     let servers: [(&str, &[&str]); 3] =
         [("udpserv_pipeecho", &["0"]), ("udpserv_fifoecho", &["0"]), ("msgq_echoserv", &["0x78", "0"])];
     for (bin, args) in servers {
@@ -242,11 +239,9 @@ fn udp_local_addresses(port: u16) -> Vec<String> {
 /// IPC_CREAT ask for 0600, `mknod(at)` of a FIFO for 0600, `mkdir(at)` for 0700. This covers the
 /// demos too fast to look at while they run (msgq_demo, the fifo and listener exchanges, the ftok
 /// tour). Skipped where strace is not installed.
-#[test]
 fn every_creating_call_asks_for_0600() {
     if Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("skipped: strace is not installed");
-        return;
+        testkit::skip("strace is not installed");
     }
     let runs: [(&str, &[&str]); 15] = [
         ("shm_fork", &[]),
@@ -268,7 +263,7 @@ fn every_creating_call_asks_for_0600() {
     let mut failures = Vec::new();
     let mut calls = 0;
     for (bin, args) in runs {
-        let Some(namespace) = namespace() else { return };
+        let namespace = namespace();
         let scratch = ScratchDir::new();
         let log = scratch.path().join("strace.log");
         let tmp = ScratchDir::new();
@@ -325,3 +320,70 @@ fn expected_mode(line: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// Every program with a default key, run twice at once on it (in a private namespace, so the
+/// defaults are really the defaults): the second either runs alongside or fails with one line that
+/// says the object exists and how to choose another key, and neither removes the other's objects.
+fn two_runs_at_once_on_a_default_key_never_take_each_others_objects() {
+    let namespace = namespace();
+    let scratch = ScratchDir::new();
+    let runs: [(&str, &[&str], &str, &[&str]); 4] = [
+        ("shmbusyaccess", &["--iterations", "100000000"], "racing children", &["--iterations", "10"]),
+        ("shmcontrol", &["--iterations", "100000000"], "racing two children", &["--iterations", "10"]),
+        ("listener", &[], "Listener wait for Talker", &[]),
+        // Ends by itself (3 x 300 ms), while the second waits for the lock.
+        ("semlock", &["--hold-ms", "300"], "Lock : process", &["--hold-ms", "0"]),
+    ];
+    let mut failures = Vec::new();
+    for (bin, first_args, ready, second_args) in runs {
+        let mut first =
+            namespace.cmd(bin).args(first_args.iter().copied()).current_dir(scratch.path()).start();
+        first.expect_line(ready);
+        // Which objects (kind, key, id): their times change as the first run uses them.
+        let ids = || namespace.listing().iter().map(|o| (o.kind, o.key, o.id)).collect::<Vec<_>>();
+        let objects = ids();
+        let second = namespace.cmd(bin).args(second_args.iter().copied()).current_dir(scratch.path()).run();
+        let clear = second.code() == Some(1)
+            && second.stderr.lines().count() == 1
+            && (second.stderr.contains("exists already")
+                || second.stderr.contains("removed while this run used it"))
+            && second.stderr.contains("--key KEY");
+        if !(second.code() == Some(0) || clear) {
+            failures
+                .push(format!("{bin}, second run: {}\n{}{}", second.status, second.stdout, second.stderr));
+        }
+        // (semlock's first run may have finished and removed its own set by now: its success,
+        // below, says the second never took the set from under it.)
+        if bin != "semlock" && ids() != objects {
+            failures.push(format!(
+                "{bin}: the second run changed the first's objects: {objects:?} -> {:?}",
+                namespace.objects()
+            ));
+        }
+        if bin == "listener" && !scratch.path().join("shmfile").exists() {
+            failures.push("listener: the second run removed the first's key file".to_owned());
+        }
+        if bin != "semlock" {
+            first.signal_group(Signal::SIGINT);
+        }
+        let first = first.finish();
+        if bin == "semlock" && first.code() != Some(0) {
+            failures.push(format!("semlock, first run: {}\n{}", first.status, first.stderr));
+        }
+        let left = namespace.objects();
+        if !left.is_empty() {
+            failures.push(format!("{bin}: left after both runs: {left:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+testkit::main!(
+    two_runs_at_once_on_a_default_key_never_take_each_others_objects,
+    every_object_a_demo_creates_is_0600,
+    the_tools_create_0600_unless_asked,
+    fifos_are_0600_in_private_directories,
+    another_user_gets_eacces,
+    servers_bind_loopback_by_default,
+    every_creating_call_asks_for_0600,
+);

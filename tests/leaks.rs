@@ -261,8 +261,7 @@ fn left_in(dir: &Path) -> Vec<String> {
 /// every problem found.
 fn sweep(demo: Demo) {
     if IpcNamespace::new().is_none() {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     }
     let start = Instant::now();
     let mut rows = Vec::new();
@@ -314,7 +313,6 @@ fn messages(count: usize) -> Vec<String> {
     (1..=count).flat_map(|n| ["-m".to_owned(), format!("line {n}")]).collect()
 }
 
-#[test]
 fn pipe() {
     use Step::Line;
     sweep(
@@ -332,7 +330,6 @@ fn pipe() {
     );
 }
 
-#[test]
 fn pipe_duplex() {
     use Step::Line;
     sweep(
@@ -350,7 +347,6 @@ fn pipe_duplex() {
     );
 }
 
-#[test]
 fn udpserv_pipeecho() {
     use Step::{Echo, Line};
     sweep(
@@ -369,7 +365,6 @@ fn udpserv_pipeecho() {
     );
 }
 
-#[test]
 fn udpserv_fifoecho() {
     use Step::{Echo, Line};
     sweep(
@@ -388,7 +383,6 @@ fn udpserv_fifoecho() {
     );
 }
 
-#[test]
 fn fifo_demo() {
     use Step::Line;
     sweep(Demo::new(
@@ -404,7 +398,6 @@ fn fifo_demo() {
     ));
 }
 
-#[test]
 fn fifo_read_and_write() {
     use Step::{Line, WriteFifo};
     sweep(Demo::new(
@@ -425,7 +418,6 @@ fn fifo_read_and_write() {
     ));
 }
 
-#[test]
 fn shm_fork() {
     use Step::Line;
     sweep(Demo::new(
@@ -440,7 +432,6 @@ fn shm_fork() {
     ));
 }
 
-#[test]
 fn listener() {
     use Step::Line;
     // By hand, in its working directory: it makes ./shmfile for ftok, and must remove it.
@@ -462,7 +453,6 @@ fn listener() {
     ));
 }
 
-#[test]
 fn shmbusyaccess() {
     use Step::Line;
     sweep(Demo::new(
@@ -472,7 +462,6 @@ fn shmbusyaccess() {
     ));
 }
 
-#[test]
 fn shmcontrol() {
     use Step::Line;
     sweep(Demo::new(
@@ -482,7 +471,6 @@ fn shmcontrol() {
     ));
 }
 
-#[test]
 fn semlock() {
     use Step::Line;
     sweep(Demo::new(
@@ -503,7 +491,6 @@ fn semlock() {
     ));
 }
 
-#[test]
 fn pen_and_note() {
     use Step::Line;
     for separate in [&[][..], &["--separate"][..]] {
@@ -523,7 +510,6 @@ fn pen_and_note() {
     }
 }
 
-#[test]
 fn msgq_demo() {
     use Step::Line;
     sweep(Demo::new(
@@ -533,7 +519,6 @@ fn msgq_demo() {
     ));
 }
 
-#[test]
 fn qsnd_pid() {
     use Step::{Line, Type};
     sweep(Demo::new(
@@ -548,7 +533,6 @@ fn qsnd_pid() {
     ));
 }
 
-#[test]
 fn msgq_echoserv() {
     use Step::{Echo, Line};
     sweep(
@@ -567,7 +551,6 @@ fn msgq_echoserv() {
     );
 }
 
-#[test]
 fn ipc_bench() {
     use Step::Line;
     // Its processes (a child per figure, the C baseline) and objects (queues, segments, sets,
@@ -596,7 +579,6 @@ fn ipc_bench() {
     ));
 }
 
-#[test]
 fn ftok_tour() {
     use Step::Line;
     sweep(Demo::new(
@@ -609,15 +591,12 @@ fn ftok_tour() {
 /// SIGKILL ends a process before it can remove anything. `ipcclean --yes` then removes what is
 /// left, and only the objects of the user who runs it: here `nobody` runs the demos and the
 /// clean-up, while root's own objects in the same namespace survive.
-#[test]
 fn after_sigkill_ipcclean_removes_only_your_leftovers() {
     let Some(namespace) = IpcNamespace::new() else {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     };
     if !testkit::is_root() {
-        eprintln!("skipped: needs root, to run the demos as another user");
-        return;
+        testkit::skip("needs root, to run the demos as another user");
     }
     let start = Instant::now();
     // Root's objects: another user's, as far as nobody's ipcclean is concerned.
@@ -690,7 +669,6 @@ fn all_dead(group: i32) -> bool {
 
 /// The sweep's "nothing left in its group" means nothing left at all only if every process a demo
 /// starts is in that group, exec'd siblings included: check it on the server with the most.
-#[test]
 fn every_process_of_a_demo_is_in_its_group() {
     let Some(namespace) = IpcNamespace::new() else { return };
     let mut running = namespace.cmd("msgq_echoserv").args(["7", "0", "--workers", "3"]).start();
@@ -711,11 +689,9 @@ fn every_process_of_a_demo_is_in_its_group() {
 /// stop and continue, msgrcv, msgsnd, semop and semtimedop fail with EINTR even when no handler
 /// runs (signal(7), "Interruption of system calls and library functions by stop signals"), so a
 /// program that treats EINTR as an error dies of a ^Z.
-#[test]
 fn a_demo_stopped_and_continued_carries_on() {
     if IpcNamespace::new().is_none() {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     }
     struct Pause {
         bin: &'static str,
@@ -794,7 +770,9 @@ fn a_demo_stopped_and_continued_carries_on() {
         },
         Pause {
             bin: "shmcontrol",
-            args: &["--iterations", "5000"],
+            // Enough for a racer to wait on the semaphore; little enough for a loaded machine,
+            // where every hand-over of the lock waits for a scheduler slice.
+            args: &["--iterations", "1000"],
             setup: &[],
             ready: "racing two children",
             wchan: "do_semtimedop",
@@ -910,3 +888,92 @@ fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
     }
     true
 }
+
+/// `demo | head -1`: the reader goes away after one line. Every demo must then end promptly (no
+/// child waiting for a parent that will never answer), without a panic, leaving nothing.
+fn every_demo_ends_cleanly_when_its_reader_closes_early() {
+    let namespace = IpcNamespace::new().unwrap_or_else(|| testkit::skip(testkit::NO_NAMESPACE));
+    let demos: [(&str, &[&str]); 13] = [
+        ("pipe", &[]),
+        ("pipe", &["--duplex"]),
+        ("fifo", &[]),
+        ("ftok", &[]),
+        ("msgq_demo", &[]),
+        ("qsnd_pid", &["0x54", "-m", "hi"]),
+        ("shm_fork", &[]),
+        ("shmbusyaccess", &["--iterations", "1000"]),
+        ("shmcontrol", &["--iterations", "1000"]),
+        ("semlock", &["--hold-ms", "0"]),
+        ("semlock", &["--no-lock", "--hold-ms", "0"]),
+        ("pen_and_note", &["--study-ms", "0"]),
+        ("ipcls", &[]),
+    ];
+    let scratch = ScratchDir::new();
+    let mut failures = Vec::new();
+    for (bin, args) in demos {
+        // Racy by nature (when head exits): several runs each.
+        for _ in 0..5 {
+            let start = Instant::now();
+            let running = namespace
+                .cmd(bin)
+                .args(args.iter().copied())
+                .current_dir(scratch.path())
+                .env("TMPDIR", scratch.path())
+                .wrapped(["sh", "-c", r#""$0" "$@" | head -1"#])
+                .start();
+            let group = running.pid();
+            let out = running.finish();
+            let took = start.elapsed();
+            if !wait_until(|| !process_group_alive(group)) {
+                failures.push(format!("{bin} {args:?} | head -1: left {:?}", process_group_members(group)));
+                let _ =
+                    std::process::Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).status();
+            }
+            if out.stderr.contains("panicked") || out.code() != Some(0) {
+                failures.push(format!("{bin} {args:?} | head -1: {}\n{}", out.status, out.stderr));
+            }
+            let left = namespace.objects();
+            if !left.is_empty() {
+                failures.push(format!("{bin} {args:?} | head -1 left {left:?}"));
+                for object in namespace.listing() {
+                    let flag = match object.kind {
+                        shared::ipc::Kind::MessageQueue => "-q",
+                        shared::ipc::Kind::SharedMemory => "-m",
+                        shared::ipc::Kind::SemaphoreSet => "-s",
+                    };
+                    let _ = namespace.command("ipcrm").args([flag, &object.id.to_string()]).status();
+                }
+            }
+            let files = left_in(scratch.path());
+            if !files.is_empty() {
+                failures.push(format!("{bin} {args:?} | head -1 left files {files:?}"));
+            }
+            eprintln!("{bin:<14} {:<28} | head -1: ended in {took:.1?}", args.join(" "));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+testkit::main!(
+    every_demo_ends_cleanly_when_its_reader_closes_early,
+    pipe,
+    pipe_duplex,
+    udpserv_pipeecho,
+    udpserv_fifoecho,
+    fifo_demo,
+    fifo_read_and_write,
+    shm_fork,
+    listener,
+    shmbusyaccess,
+    shmcontrol,
+    semlock,
+    pen_and_note,
+    msgq_demo,
+    qsnd_pid,
+    msgq_echoserv,
+    ipc_bench,
+    ftok_tour,
+    after_sigkill_ipcclean_removes_only_your_leftovers,
+    every_process_of_a_demo_is_in_its_group,
+    a_demo_stopped_and_continued_carries_on,
+);

@@ -396,8 +396,10 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            let _ = std::fs::remove_dir_all(&self.path);
+        // remove_dir_all needs a descriptor to list the directory; with none left (EMFILE) a
+        // plain rmdir still removes it once its files (OwnedPaths) are gone.
+        if self.owner == std::process::id() && std::fs::remove_dir_all(&self.path).is_err() {
+            let _ = std::fs::remove_dir(&self.path);
         }
         if let Some(slot) = self.slot.take() {
             release(slot);

@@ -61,12 +61,27 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// Why a key other processes must find cannot be 0: the one line of the usage error.
+pub const PRIVATE_KEY_REFUSED: &str = "key 0 is IPC_PRIVATE: it makes a new object no other process can find by key; \
+     choose another key (such as 0x7b)";
+
+/// The clap value parser for every key that processes share (`#[arg(value_parser =
+/// shared::cli::shared_key)]`): a [`Key`] as `Key::from_str` reads it, but never 0 (`IPC_PRIVATE`),
+/// which names no object another process could find. A usage error: clap prints it, exit 2.
+pub fn shared_key(text: &str) -> std::result::Result<Key, String> {
+    let key: Key = text.parse()?;
+    if key == crate::key::IPC_PRIVATE {
+        return Err(PRIVATE_KEY_REFUSED.to_owned());
+    }
+    Ok(key)
+}
+
 /// `--key` and `--keyfile`, for every program that has a default key: tests and parallel graders
 /// pass their own so they never meet each other's objects.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyArgs {
     /// Use this key (decimal or 0x hex) instead of the default.
-    #[arg(long, value_name = "KEY", conflicts_with = "keyfile")]
+    #[arg(long, value_name = "KEY", conflicts_with = "keyfile", value_parser = shared_key)]
     pub key: Option<Key>,
     /// Make the key with ftok(PATH, id) instead of the default.
     #[arg(long, value_name = "PATH")]
@@ -90,5 +105,19 @@ impl KeyArgs {
             (None, Some(path)) => ftok(path, id),
             (None, None) => ftok(default_path, id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_key_is_never_ipc_private() {
+        assert_eq!(shared_key("0x7b"), Ok(Key(123)));
+        for zero in ["0", "0x0", "00"] {
+            assert_eq!(shared_key(zero), Err(PRIVATE_KEY_REFUSED.to_owned()), "{zero}");
+        }
+        assert!(shared_key("x").unwrap_err().contains("is not a key"));
     }
 }

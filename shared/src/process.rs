@@ -243,6 +243,40 @@ pub fn spawn_sibling(name: &str, args: &[String]) -> Result<Child> {
     fork_child(|| Err(exec_sibling(name, args)))
 }
 
+/// `sigtimedwait(2)`: wait up to `timeout` for one of `set` (which the caller has blocked).
+/// `Ok(None)` if none came in time, so a wait for a peer's signal can check that the peer is alive.
+pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: std::time::Duration) -> Result<Option<Signal>> {
+    let timeout = libc::timespec {
+        tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+        tv_nsec: timeout.subsec_nanos().into(),
+    };
+    // SAFETY: `set` is a valid sigset_t, `timeout` a valid timespec; a null siginfo is allowed.
+    let signal = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
+    match signal {
+        -1 if Errno::last() == Errno::EAGAIN => Ok(None),
+        -1 => Err(Error::last("sigtimedwait()")),
+        signal => Signal::try_from(signal).map(Some).map_err(|errno| Error::sys("sigtimedwait()", errno)),
+    }
+}
+
+/// Let the program `command` starts take the default action on SIGINT, SIGQUIT, SIGTERM and SIGHUP,
+/// as one started from a terminal does. A script's background job (`cargo test &`) inherits SIGINT
+/// and SIGQUIT ignored, `nohup` SIGHUP, and an ignored signal stays ignored across exec: a test
+/// that sends Ctrl-C would then wait in vain.
+pub fn with_default_signals(command: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only calls signal(2), which is async-signal-safe,
+    // and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

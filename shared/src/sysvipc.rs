@@ -77,6 +77,36 @@ pub fn parse(kind: Kind, text: &str) -> Vec<IpcObject> {
         .collect()
 }
 
+/// What a `*get` error on `key` means for the user, as one line: `err` followed by whose object it
+/// is and what to do. EACCES: another user's object (say whose; suggest `--key`). EEXIST: an object
+/// with the key exists (another run, or one a killed run left; yours to remove only if yours).
+/// Other errors are returned unchanged. `key_option` names how to choose another key (`--key KEY`,
+/// `another KEY`).
+pub fn explain_key_error(err: crate::Error, kind: Kind, key: Key, key_option: &str) -> crate::Error {
+    let errno = err.errno();
+    if errno != Some(crate::Errno::EACCES) && errno != Some(crate::Errno::EEXIST) {
+        return err;
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    let owner = list_kind(kind).into_iter().find(|object| object.key == key).map(|object| object.uid);
+    let whose = match owner {
+        Some(uid) if uid == me => "it is yours".to_owned(),
+        Some(uid) => format!("it belongs to {}", crate::out::user_name(uid)),
+        None => "its owner is unknown".to_owned(),
+    };
+    let what = match (errno, owner) {
+        (Some(crate::Errno::EACCES), _) => format!(
+            "the {kind} with key {key} is not open to you ({whose}): use {key_option} for one of your own"
+        ),
+        (_, Some(uid)) if uid == me => format!(
+            "a {kind} with key {key} exists already ({whose}: another run still going, or left by a killed one, \
+             which `ipcclean --yes` removes); use {key_option} for a run of your own"
+        ),
+        _ => format!("a {kind} with key {key} exists already ({whose}): use {key_option}"),
+    };
+    crate::Error::other(format!("{err}: {what}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,3 +132,19 @@ fn a_port_in_use_is_eaddrinuse() {
         .assert_error(1, "bind(127.0.0.1:")
         .assert_error(1, "EADDRINUSE");
 }
+
+/// Out of file descriptors (`ulimit -n 4`): one clear error, and the private directory with its
+/// FIFO is removed all the same (removing a directory's contents needs a descriptor of its own).
+#[test]
+fn out_of_descriptors_it_fails_clearly_and_leaves_no_directory() {
+    let tmp = testkit::ScratchDir::new();
+    let out = Cmd::new("udpserv_fifoecho")
+        .arg("0")
+        .env("TMPDIR", tmp.path())
+        .wrapped(["sh", "-c", r#"ulimit -n 4; exec "$0" "$@""#])
+        .run();
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("EMFILE"), "{}", out.stderr);
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|entry| entry.path()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

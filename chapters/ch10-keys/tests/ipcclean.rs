@@ -41,7 +41,6 @@ fn redacted(out: &testkit::Output, key: &TestKey) -> String {
     out.redacted(&rules)
 }
 
-#[test]
 fn lists_without_yes_and_removes_with_it() {
     let key = TestKey::new();
     let ids = make_objects(&key);
@@ -69,11 +68,9 @@ fn lists_without_yes_and_removes_with_it() {
     assert!(again.stdout.contains("nothing to remove"));
 }
 
-#[test]
 fn another_users_objects_are_never_touched() {
     if !is_root() {
-        println!("skipped: only root can make an object another user (nobody) does not own");
-        return;
+        testkit::skip("only root can make an object another user (nobody) does not own");
     }
     let key = TestKey::new();
     let queue = Owned::new(msg::msgget(key.key(), IPC_CREAT | 0o666).unwrap());
@@ -84,7 +81,6 @@ fn another_users_objects_are_never_touched() {
     assert!(msg::msgctl_stat(queue.id()).is_ok(), "root's queue is still there");
 }
 
-#[test]
 fn root_must_name_keys_or_say_all_tried_in_a_private_ipc_namespace() {
     // In an IPC namespace of its own, `--yes --all` can be run for real: the only objects it can
     // see there are the two this script makes with ipcmk.
@@ -104,15 +100,13 @@ fn root_must_name_keys_or_say_all_tried_in_a_private_ipc_namespace() {
     let out = match out {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
-            println!(
-                "skipped: no private IPC namespace here ({})",
+            testkit::skip(format!(
+                "needs root or unprivileged user namespaces (unshare: {})",
                 String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return;
+            ));
         }
         Err(err) => {
-            println!("skipped: cannot run unshare(1): {err}");
-            return;
+            testkit::skip(format!("cannot run unshare(1): {err}"));
         }
     };
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -134,8 +128,14 @@ fn root_must_name_keys_or_say_all_tried_in_a_private_ipc_namespace() {
     assert!(after.1.contains("nothing to remove"), "{stdout}");
 }
 
-#[test]
 fn bad_keys_are_usage_errors() {
     Cmd::new("ipcclean").args(["--key", "seven"]).run().assert_error(2, "is not a key");
     Cmd::new("ipcclean").arg("--yess").run().assert_error(2, "unexpected argument");
 }
+
+testkit::main!(
+    lists_without_yes_and_removes_with_it,
+    another_users_objects_are_never_touched,
+    root_must_name_keys_or_say_all_tried_in_a_private_ipc_namespace,
+    bad_keys_are_usage_errors,
+);

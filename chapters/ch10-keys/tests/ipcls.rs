@@ -66,7 +66,6 @@ fn row(listing: &str, section: &str, key: &TestKey) -> Vec<String> {
     line.split_whitespace().map(str::to_owned).collect()
 }
 
-#[test]
 fn the_listing_shows_each_kind_with_its_own_columns() {
     let key = TestKey::new();
     let objects = make_objects(&key, 0o600);
@@ -87,13 +86,11 @@ fn the_listing_shows_each_kind_with_its_own_columns() {
     assert!(queues_only.stdout.contains("Message Queues") && !queues_only.stdout.contains("Shared Memory"));
 }
 
-#[test]
 fn the_rows_match_the_systems_ipcs() {
     let key = TestKey::new();
     let _objects = make_objects(&key, 0o640);
     let Ok(ipcs) = Command::new("ipcs").output() else {
-        println!("skipped: no `ipcs` on this system (util-linux) to compare with");
-        return;
+        testkit::skip("no `ipcs` on this system (util-linux) to compare with");
     };
     let ipcs = String::from_utf8_lossy(&ipcs.stdout).into_owned();
     let ours = Cmd::new("ipcls").args(["--key", &key.arg()]).run();
@@ -104,7 +101,6 @@ fn the_rows_match_the_systems_ipcs() {
     }
 }
 
-#[test]
 fn id_shows_the_whole_msqid_ds() {
     let key = TestKey::new();
     let objects = make_objects(&key, 0o600);
@@ -133,7 +129,6 @@ fn id_shows_the_whole_msqid_ds() {
     assert_transcript!("ipcls_id_queue", redacted(&out, &rules));
 }
 
-#[test]
 fn id_finds_the_kind_itself_and_shows_shmid_ds_and_semid_ds() {
     let key = TestKey::new();
     let objects = make_objects(&key, 0o600);
@@ -149,7 +144,6 @@ fn id_finds_the_kind_itself_and_shows_shmid_ds_and_semid_ds() {
     assert_transcript!("ipcls_id_set", redacted(&set, &redactions(&key)));
 }
 
-#[test]
 fn reading_another_users_object_is_eacces() {
     let key = TestKey::new();
     // As root, root's 0600 queue and the user nobody; otherwise our own queue with no read bit
@@ -164,10 +158,18 @@ fn reading_another_users_object_is_eacces() {
     assert!(listing.stdout.contains(&id));
 }
 
-#[test]
 fn bad_ids_are_one_line_errors() {
     Cmd::new("ipcls").args(["-q", "--id", "2147483647"]).run().assert_error(1, "IPC_STAT): EINVAL");
     Cmd::new("ipcls").args(["--id", "2147483647"]).run().assert_error(1, "no message queue");
     Cmd::new("ipcls").args(["--id", "many"]).run().assert_error(2, "invalid value 'many'");
     Cmd::new("ipcls").args(["--key", "0xfffffffff"]).run().assert_error(2, "is not a key");
 }
+
+testkit::main!(
+    the_listing_shows_each_kind_with_its_own_columns,
+    the_rows_match_the_systems_ipcs,
+    id_shows_the_whole_msqid_ds,
+    id_finds_the_kind_itself_and_shows_shmid_ds_and_semid_ds,
+    reading_another_users_object_is_eacces,
+    bad_ids_are_one_line_errors,
+);

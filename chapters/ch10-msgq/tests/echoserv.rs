@@ -314,7 +314,9 @@ fn bad_input_is_one_clear_line() {
     Cmd::new("udp_load").args(["127.0.0.1", "9999", "--size", "8"]).run().assert_error(2, "--size");
 
     let server = start_server(&key, 0, &[]);
-    Cmd::new("msgq_echoserv").args([key.arg(), "0".into()]).run().assert_error(1, "EEXIST");
+    let taken = Cmd::new("msgq_echoserv").args([key.arg(), "0".into()]).run();
+    taken.assert_error(1, "EEXIST (File exists): a message queue with key").assert_error(1, "another KEY");
+    assert!(!taken.stderr.contains("ipcrm"), "ipcrm fails on another user's queue: {}", taken.stderr);
     // Standard input is /dev/null, not the server's socket.
     let stdin_not_socket =
         Cmd::new("res_send").args([key.arg(), server.port.to_string(), "--stdin-socket".into()]);

@@ -6,8 +6,8 @@ use std::process::Command;
 
 use testkit::{Cmd, ScratchDir, TestKey};
 
-/// Build tests/c/peer.c into `dir`, or say why not (no compiler: the test is skipped).
-fn build_peer(dir: &Path) -> Option<PathBuf> {
+/// Build tests/c/peer.c into `dir`, or skip the test (no compiler).
+fn build_peer(dir: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/peer.c");
     let peer = dir.join("peer");
     let built = Command::new("cc")
@@ -16,11 +16,10 @@ fn build_peer(dir: &Path) -> Option<PathBuf> {
         .arg(&source)
         .output();
     match built {
-        Ok(out) if out.status.success() => Some(peer),
+        Ok(out) if out.status.success() => peer,
         Ok(out) => panic!("cc failed on {}:\n{}", source.display(), String::from_utf8_lossy(&out.stderr)),
         Err(err) => {
-            println!("skipped: no C compiler (`cc`: {err}); install gcc or clang to run this test");
-            None
+            testkit::skip(format!("no C compiler (`cc`: {err}); install gcc or clang to run this test"))
         }
     }
 }
@@ -32,10 +31,9 @@ fn peer(path: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[test]
 fn typed_messages_cross_between_c_and_rust_both_ways() {
     let dir = ScratchDir::new();
-    let Some(peer_path) = build_peer(dir.path()) else { return };
+    let peer_path = build_peer(dir.path());
     let key = TestKey::new();
     Cmd::new("mkq").arg(key.arg()).run().assert_success();
     let arg = key.arg();
@@ -55,3 +53,5 @@ fn typed_messages_cross_between_c_and_rust_both_ways() {
     assert_eq!(peer(&peer_path, &["recv", &arg, "-9"]), "type=2; length=11; body=other type\n");
     Cmd::new("qctl").arg(arg.as_str()).run().assert_success();
 }
+
+testkit::main!(typed_messages_cross_between_c_and_rust_both_ways,);

@@ -32,7 +32,6 @@ fn number_after(stdout: &str, label: &str) -> i64 {
         .unwrap()
 }
 
-#[test]
 fn mkq_prints_the_slides_three_lines_and_leaves_the_queue_for_qctl() {
     let key = TestKey::new();
     let made = Cmd::new("mkq").arg(key.arg()).run();
@@ -58,7 +57,6 @@ fn mkq_prints_the_slides_three_lines_and_leaves_the_queue_for_qctl() {
     assert_transcript!("qctl", redacted(&report, &key));
 }
 
-#[test]
 fn qctl_shows_the_traffic_and_keep_leaves_the_queue() {
     let key = TestKey::new();
     Cmd::new("mkq").arg(key.arg()).run().assert_success();
@@ -83,7 +81,6 @@ fn qctl_shows_the_traffic_and_keep_leaves_the_queue() {
     assert!(removed.stdout.contains("removed, with its 1 unread message(s)"), "{}", removed.stdout);
 }
 
-#[test]
 fn the_queue_shows_in_the_systems_ipcs() {
     let key = TestKey::new();
     Cmd::new("mkq").args(["--mode", "640", &key.arg()]).run().assert_success();
@@ -92,8 +89,7 @@ fn the_queue_shows_in_the_systems_ipcs() {
     // Remove it before asserting, so a failure does not also leak it.
     let removed = Cmd::new("qctl").arg(key.arg()).run();
     let Ok(ipcs) = ipcs else {
-        println!("skipped: no `ipcs` (util-linux) on this system");
-        return;
+        testkit::skip("no `ipcs` (util-linux) on this system");
     };
     removed.assert_success();
     let ipcs = String::from_utf8_lossy(&ipcs.stdout);
@@ -119,7 +115,6 @@ fn current_user() -> String {
     nix::unistd::User::from_uid(uid).ok().flatten().map(|user| user.name).unwrap_or_else(|| uid.to_string())
 }
 
-#[test]
 fn excl_fails_on_an_existing_queue_and_qctl_on_a_missing_one() {
     let key = TestKey::new();
     Cmd::new("mkq").arg(key.arg()).run().assert_success();
@@ -130,12 +125,11 @@ fn excl_fails_on_an_existing_queue_and_qctl_on_a_missing_one() {
     Cmd::new("mkq").arg(key.arg()).run().assert_success(); // without IPC_EXCL it is found again
     Cmd::new("qctl").arg(key.arg()).run().assert_success();
     Cmd::new("qctl").arg(key.arg()).run().assert_error(1, &format!("msgget(key={}): ENOENT", key.arg()));
-    Cmd::new("mkq").arg("0").run().assert_error(1, "IPC_PRIVATE");
+    Cmd::new("mkq").arg("0").run().assert_error(2, "no other process can find");
     Cmd::new("mkq").args(["--mode", "800", "5"]).run().assert_error(2, "not a permission mode");
     Cmd::new("mkq").arg("x12").run().assert_error(2, "is not a key");
 }
 
-#[test]
 fn another_user_cannot_stat_or_remove_a_0600_queue() {
     let key = TestKey::new();
     // As root: root's 0600 queue and the user nobody. Otherwise our own queue with mode 0, which
@@ -147,3 +141,11 @@ fn another_user_cannot_stat_or_remove_a_0600_queue() {
     shared::msg::msgctl_rmid(shared::msg::msgget(key.key(), 0).unwrap()).unwrap();
     denied.assert_error(1, "IPC_STAT): EACCES (Permission denied)");
 }
+
+testkit::main!(
+    mkq_prints_the_slides_three_lines_and_leaves_the_queue_for_qctl,
+    qctl_shows_the_traffic_and_keep_leaves_the_queue,
+    the_queue_shows_in_the_systems_ipcs,
+    excl_fails_on_an_existing_queue_and_qctl_on_a_missing_one,
+    another_user_cannot_stat_or_remove_a_0600_queue,
+);

@@ -146,3 +146,21 @@ fn interrupted_while_waiting_it_removes_the_queue_and_stops_the_child() {
         // TestKey's drop fails the test if the queue is still there.
     }
 }
+
+/// `qsnd_pid KEY -m hi | head -1`: head exits after the first line, the child's next println fails
+/// (EPIPE). The child must still wake its parent, which must not wait in msgrcv for ever; the
+/// queue is removed. Racy by nature (when head exits), so run it several times.
+#[test]
+fn a_reader_that_closes_early_ends_the_demo_without_a_hang() {
+    for _ in 0..10 {
+        let key = TestKey::new();
+        let out = Cmd::new("qsnd_pid")
+            .args([key.arg().as_str(), "-m", "hi"])
+            .wrapped(["sh", "-c", r#""$0" "$@" | head -1"#])
+            .timeout(std::time::Duration::from_secs(10))
+            .run();
+        assert_eq!(out.code(), Some(0), "head's status ends the pipeline: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        assert!(out.stdout.ends_with("process waiting to read the message queue..\n"), "{}", out.stdout);
+    }
+}

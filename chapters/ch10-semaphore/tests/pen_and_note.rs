@@ -44,7 +44,6 @@ fn check(stdout: &str, students: u32, rounds: usize) {
     assert!(stdout.contains("pens = 1, notes = 2 again"), "{stdout}");
 }
 
-#[test]
 fn one_pen_is_never_in_two_hands() {
     let key = TestKey::new();
     let out = Cmd::new("pen_and_note").args(["--key", &key.arg(), "--rounds", "3", "--study-ms", "2"]).run();
@@ -52,7 +51,6 @@ fn one_pen_is_never_in_two_hands() {
     check(&out.stdout, 4, 3);
 }
 
-#[test]
 fn transcript_is_the_same_on_every_run() {
     let key = TestKey::new();
     let out = Cmd::new("pen_and_note").args(["--key", &key.arg()]).run();
@@ -68,7 +66,6 @@ fn transcript_is_the_same_on_every_run() {
     assert_transcript!("pen_and_note", out.redacted(&redactions));
 }
 
-#[test]
 fn two_separate_calls_still_keep_one_pen_holder() {
     let key = TestKey::new();
     let out = Cmd::new("pen_and_note")
@@ -78,12 +75,10 @@ fn two_separate_calls_still_keep_one_pen_holder() {
     check(&out.stdout, 4, 2);
 }
 
-#[test]
 fn nothing_is_left_after_ctrl_c() {
     // The set is IPC_PRIVATE by default: look for leftovers in a private IPC namespace.
     let Some(namespace) = IpcNamespace::new() else {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     };
     let mut running = namespace.cmd("pen_and_note").args(["--study-ms", "20000"]).start();
     running.expect_line("studies");
@@ -92,3 +87,10 @@ fn nothing_is_left_after_ctrl_c() {
     assert_eq!(out.code(), None, "killed by SIGINT");
     assert_eq!(namespace.objects(), Vec::<String>::new(), "pen_and_note left objects behind");
 }
+
+testkit::main!(
+    one_pen_is_never_in_two_hands,
+    transcript_is_the_same_on_every_run,
+    two_separate_calls_still_keep_one_pen_holder,
+    nothing_is_left_after_ctrl_c,
+);

@@ -31,7 +31,6 @@ fn steps(stdout: &str) -> Vec<(&'static str, Option<u32>)> {
         .collect()
 }
 
-#[test]
 fn critical_sections_take_turns() {
     let key = TestKey::new();
     let out = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "50"]).run();
@@ -52,7 +51,6 @@ fn critical_sections_take_turns() {
     assert_transcript!("semlock", out.redacted(REDACT));
 }
 
-#[test]
 fn without_the_lock_every_child_is_inside_at_once() {
     let key = TestKey::new();
     let out = Cmd::new("semlock").args(["--key", &key.arg(), "--no-lock", "--hold-ms", "0"]).run();
@@ -63,7 +61,6 @@ fn without_the_lock_every_child_is_inside_at_once() {
     assert_eq!(locks_before, 3, "all three Locks come before the first Unlock:\n{}", out.stdout);
 }
 
-#[test]
 fn no_set_or_child_is_left_after_ctrl_c() {
     let key = TestKey::new(); // its drop fails the test if the set is still there
     let mut running = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "20000"]).start();
@@ -78,12 +75,10 @@ fn no_set_or_child_is_left_after_ctrl_c() {
     assert!(!process_group_alive(group), "a child of semlock is still running");
 }
 
-#[test]
 fn no_lock_barrier_set_is_removed_after_ctrl_c_too() {
     // The --no-lock barrier is an IPC_PRIVATE set: no key finds it, so look in a private namespace.
     let Some(namespace) = IpcNamespace::new() else {
-        eprintln!("skipped: no private IPC namespace here (needs root or user namespaces)");
-        return;
+        testkit::skip(testkit::NO_NAMESPACE);
     };
     let mut running = namespace.cmd("semlock").args(["--no-lock", "--hold-ms", "20000"]).start();
     for _ in 0..3 {
@@ -94,7 +89,6 @@ fn no_lock_barrier_set_is_removed_after_ctrl_c_too() {
     assert_eq!(namespace.objects(), Vec::<String>::new(), "semlock left objects behind");
 }
 
-#[test]
 fn initsem_waits_for_the_creator_to_initialise() {
     let key = TestKey::new();
     // A set that exists but was never touched by semop: its creator is "still initialising".
@@ -109,10 +103,72 @@ fn initsem_waits_for_the_creator_to_initialise() {
     let out = running.finish();
     out.assert_success();
     assert_eq!(steps(&out.stdout).len(), 9, "{}", out.stdout);
+    // semtool made the set: semlock only found it, so it is still there for semtool to remove.
+    assert!(out.stdout.contains("left to the process that created it"), "{}", out.stdout);
+    Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
 }
 
-#[test]
+/// A set found under the key is never removed: not by the parent, not by a child.
+fn a_set_it_only_found_is_left_to_its_creator() {
+    let key = TestKey::new();
+    Cmd::new("semtool").args(["create", &key.arg(), "1"]).run().assert_success();
+    Cmd::new("semtool").args(["op", &key.arg(), "0+1"]).run().assert_success(); // initialised
+    let out = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "0"]).run();
+    out.assert_success();
+    assert_eq!(common::show(&key.arg())[0].value, 1, "still there, unlocked");
+    Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
+}
+
+/// Two runs on one key at once: the first creates and removes the set; the second only uses it, and
+/// either finishes first (leaving the set) or is told clearly that its creator removed it.
+fn two_runs_on_one_key_never_remove_each_others_set() {
+    let key = TestKey::new();
+    let mut first = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "100"]).start();
+    first.expect_line("parent: initsem");
+    let second = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "0"]).run();
+    let first = first.finish();
+    first.assert_success();
+    assert!(first.stdout.contains("semaphore set removed"), "{}", first.stdout);
+    if second.code() == Some(0) {
+        assert!(second.stdout.contains("left to the process that created it"), "{}", second.stdout);
+    } else {
+        second.assert_error(
+            1,
+            "removed while this run used it (its creator ended, or ipcrm); give each run its own key",
+        );
+    }
+}
+
+/// A wait for another process to initialise the set ends at once on SIGTERM (and on Ctrl-C).
+fn the_wait_for_initialisation_can_be_interrupted() {
+    let key = TestKey::new();
+    Cmd::new("semtool").args(["create", &key.arg(), "1"]).run().assert_success();
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let mut running = Cmd::new("semlock").args(["--key", &key.arg(), "--init-wait-ms", "60000"]).start();
+        running.expect_line("not initialised yet (sem_otime is 0): waiting");
+        let asked = std::time::Instant::now();
+        running.signal_group(signal);
+        running.wait_for_exit();
+        assert!(asked.elapsed() < std::time::Duration::from_secs(5), "{signal:?} took {:?}", asked.elapsed());
+        assert!(!process_group_alive(running.pid()), "a child outlived {signal:?}");
+    }
+    // The set was semtool's: still there.
+    Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
+}
+
 fn bad_input_is_one_clear_line() {
     Cmd::new("semlock").args(["--children", "0"]).run().assert_error(2, "--children");
     Cmd::new("semlock").args(["--key", "bogus"]).run().assert_error(2, "not a key");
 }
+
+testkit::main!(
+    critical_sections_take_turns,
+    without_the_lock_every_child_is_inside_at_once,
+    no_set_or_child_is_left_after_ctrl_c,
+    no_lock_barrier_set_is_removed_after_ctrl_c_too,
+    initsem_waits_for_the_creator_to_initialise,
+    a_set_it_only_found_is_left_to_its_creator,
+    two_runs_on_one_key_never_remove_each_others_set,
+    the_wait_for_initialisation_can_be_interrupted,
+    bad_input_is_one_clear_line,
+);

@@ -31,7 +31,6 @@ fn assert_no_errors(stdout: &str, iterations: u64) {
     assert_eq!(dots, ".".repeat(3 * iterations as usize / 1000), "{stdout}");
 }
 
-#[test]
 fn the_semaphore_removes_every_error() {
     let key = TestKey::new(); // one key for the segment and the set; its drop checks both are gone
     let out = Cmd::new("shmcontrol").args(["--key", &key.arg(), "--iterations", "3000"]).run();
@@ -41,11 +40,9 @@ fn the_semaphore_removes_every_error() {
     assert_transcript!("shmcontrol", out.redacted(&redactions));
 }
 
-#[test]
 fn no_errors_on_one_cpu_either() {
     if Command::new("taskset").arg("--version").output().is_err() {
-        eprintln!("skipped: no `taskset` (util-linux) to pin the racers to one CPU");
-        return;
+        testkit::skip("no `taskset` (util-linux) to pin the racers to one CPU");
     }
     let key = TestKey::new();
     // `timeout` gives the run the deadline testkit's Cmd would.
@@ -61,7 +58,6 @@ fn no_errors_on_one_cpu_either() {
     assert_no_errors(&stdout, 3000);
 }
 
-#[test]
 fn separate_keys_for_segment_and_set() {
     let (shm_key, sem_key) = (TestKey::new(), TestKey::new());
     let out = Cmd::new("shmcontrol")
@@ -73,7 +69,6 @@ fn separate_keys_for_segment_and_set() {
     assert_no_errors(&out.stdout, 1000);
 }
 
-#[test]
 fn ctrl_c_mid_run_leaves_no_segment_set_or_process() {
     let key = TestKey::new();
     let mut running =
@@ -86,11 +81,18 @@ fn ctrl_c_mid_run_leaves_no_segment_set_or_process() {
     assert_eq!(out.code(), None, "killed by SIGINT");
 }
 
-#[test]
 fn an_existing_set_is_refused_and_the_new_segment_removed() {
     let key = TestKey::new();
     Cmd::new("semtool").args(["create", &key.arg(), "1"]).run().assert_success();
     let out = Cmd::new("shmcontrol").args(["--key", &key.arg(), "--iterations", "10"]).run();
-    out.assert_error(1, "EEXIST");
+    out.assert_error(1, "EEXIST (File exists): a semaphore set with key").assert_error(1, "use --semkey KEY");
     Cmd::new("semtool").args(["rm", &key.arg()]).run().assert_success();
 }
+
+testkit::main!(
+    the_semaphore_removes_every_error,
+    no_errors_on_one_cpu_either,
+    separate_keys_for_segment_and_set,
+    ctrl_c_mid_run_leaves_no_segment_set_or_process,
+    an_existing_set_is_refused_and_the_new_segment_removed,
+);

@@ -134,3 +134,31 @@ fn bad_pids_are_usage_errors() {
     Cmd::new("talker").arg("0").run().assert_error(2, "invalid value '0'");
     Cmd::new("talker").arg("abc").run().assert_error(2, "invalid value 'abc'");
 }
+
+/// A listener stopped (SIGSTOP) while the talker waits for its answer: the talker waits, and
+/// SIGTERM ends it at once; a listener then killed for good is noticed, and the talker says so.
+#[test]
+fn a_talker_whose_listener_stops_or_dies_does_not_wait_for_ever() {
+    let key = TestKey::new();
+    let (mut listener, pid, shmid) = start_listener(Cmd::new("listener").args(["--key", &key.arg()]));
+    // Stopped: it cannot answer yet, but it could be continued, so the talker keeps waiting.
+    listener.signal(Signal::SIGSTOP);
+    let mut talker = Cmd::new("talker").args(["--key", &key.arg(), &pid]).start();
+    talker.expect_line("SIGUSR1 to listener");
+    let asked = std::time::Instant::now();
+    talker.signal(Signal::SIGTERM);
+    talker.wait_for_exit();
+    assert!(asked.elapsed() < std::time::Duration::from_secs(3), "SIGTERM took {:?}", asked.elapsed());
+
+    // Killed while the talker waits: the talker notices and ends with one clear line.
+    let mut talker = Cmd::new("talker").args(["--key", &key.arg(), &pid]).start();
+    talker.expect_line("SIGUSR1 to listener");
+    // Killed only once the talker waits for the answer (its SIGUSR1 sent).
+    testkit::wait_until_sleeping_in(talker.pid(), "do_sigtimedwait").unwrap();
+    listener.signal(Signal::SIGKILL);
+    listener.wait_for_exit(); // reaped: no zombie left to look alive
+    let out = talker.finish();
+    out.assert_error(1, &format!("listener {pid} ended without answering"));
+    // SIGKILL left the listener's segment: remove it, as the message says.
+    shared::shm::shmctl_rmid(shmid).expect("remove the killed listener's segment");
+}

@@ -33,7 +33,6 @@ fn assert_collisions(stdout: &str, iterations: u64) {
     assert!(stdout.contains("Error(count="), "errors are reported as they happen");
 }
 
-#[test]
 fn three_racers_overwrite_each_other() {
     let key = TestKey::new();
     let out = Cmd::new("shmbusyaccess").args(["--key", &key.arg(), "--iterations", "3000"]).run();
@@ -42,11 +41,9 @@ fn three_racers_overwrite_each_other() {
     // Drop of `key` checks the segment is gone.
 }
 
-#[test]
 fn they_collide_on_one_cpu_too() {
     if Command::new("taskset").arg("--version").output().is_err() {
-        eprintln!("skipped: no `taskset` (util-linux) to pin the racers to one CPU");
-        return;
+        testkit::skip("no `taskset` (util-linux) to pin the racers to one CPU");
     }
     let key = TestKey::new();
     let program = testkit::bin("shmbusyaccess");
@@ -63,7 +60,6 @@ fn they_collide_on_one_cpu_too() {
     assert_collisions(&stdout, 3000);
 }
 
-#[test]
 fn ctrl_c_mid_race_stops_the_children_and_removes_the_segment() {
     let key = TestKey::new();
     let mut running =
@@ -76,16 +72,24 @@ fn ctrl_c_mid_race_stops_the_children_and_removes_the_segment() {
     assert_eq!(out.status.signal(), Some(Signal::SIGINT as i32));
 }
 
-#[test]
 fn an_existing_segment_under_the_key_is_refused() {
     let key = TestKey::new();
     let stale = shmget(key.key(), 128, IPC_CREAT | 0o600).unwrap();
     let out = Cmd::new("shmbusyaccess").args(["--key", &key.arg(), "--iterations", "10"]).run();
     shmctl_rmid(stale).unwrap();
-    out.assert_error(1, "EEXIST");
+    out.assert_error(1, "EEXIST (File exists): a shared memory segment with key")
+        .assert_error(1, "it is yours");
+    out.assert_error(1, "use --key KEY for a run of your own");
 }
 
-#[test]
 fn zero_iterations_is_a_usage_error() {
     Cmd::new("shmbusyaccess").args(["--iterations", "0"]).run().assert_error(2, "invalid value '0'");
 }
+
+testkit::main!(
+    three_racers_overwrite_each_other,
+    they_collide_on_one_cpu_too,
+    ctrl_c_mid_race_stops_the_children_and_removes_the_segment,
+    an_existing_segment_under_the_key_is_refused,
+    zero_iterations_is_a_usage_error,
+);

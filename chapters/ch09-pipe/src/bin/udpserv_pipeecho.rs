@@ -21,7 +21,7 @@ use shared::{CallContext, Error, Result};
 /// A two-process UDP echo server: the parent receives, a pipe carries the records, the child echoes.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  udpserv_pipeecho 9999              serve on 127.0.0.1:9999 until Ctrl-C\n  udpserv_pipeecho 0                 let the kernel choose a free port (printed)\n  udpserv_pipeecho 9999 --bind ::1   serve on IPv6 loopback\n\nThen, in another terminal:  udpechocli 127.0.0.1 9999"
+    after_help = "Examples:\n  udpserv_pipeecho 9999              serve on 127.0.0.1:9999 until Ctrl-C\n  udpserv_pipeecho 0                 let the kernel choose a free port (printed)\n  udpserv_pipeecho 9999 --bind ::1   serve on IPv6 loopback\n\nThen, in another terminal:  udpechocli 127.0.0.1 9999\n\nA datagram of more than 4000 bytes gets no echo: it is refused with a line on stderr."
 )]
 struct Args {
     /// UDP port to serve on (0: any free port; the real one is printed).

@@ -7,9 +7,8 @@
 //! `qctl KEY` reports on it and removes it.
 
 use clap::Parser;
-use shared::Error;
 use shared::ipc::{IPC_CREAT, IPC_EXCL};
-use shared::key::{IPC_PRIVATE, Key};
+use shared::key::Key;
 use shared::msg::msgget;
 
 /// Create a message queue for KEY, open it again by key, print both ids (and leave the queue).
@@ -19,6 +18,7 @@ use shared::msg::msgget;
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// Add IPC_EXCL: fail with EEXIST rather than open a queue that already has this key.
     #[arg(long)]
@@ -39,14 +39,6 @@ fn parse_mode(text: &str) -> Result<i32, String> {
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
-        if args.key == IPC_PRIVATE {
-            // msgget(IPC_PRIVATE, ...) makes a new queue on every call, with no key to open it by:
-            // the second msgget below would make a second queue, and both would be lost.
-            return Err(Error::other(
-                "key 0 is IPC_PRIVATE: it never names an existing queue; choose another key",
-            ));
-        }
-
         // ANCHOR: mkq
         // EXERCISE(mkq): msgget(key, IPC_CREAT, IPC_EXCL if --excl, mode), print, msgget(key, 0) again
         // IPC_CREAT alone also succeeds when the queue exists (then "created" is the slides' word for

@@ -22,10 +22,11 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::echo::{EchoRecord, MAX_DATA, RECORD_MAX};
-use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, MsqId};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, Kind, MsqId};
 use shared::key::Key;
 use shared::msg::{MsgBuf, msgctl_stat, msgget, msgsnd_buf};
 use shared::process::{Child, ExitStatus, Fork, exit_child, fork, sibling};
+use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Errno, Error, Result};
 
 /// A UDP echo server: one receiver puts requests on a message queue, reply processes answer them.
@@ -37,9 +38,15 @@ use shared::{CallContext, Errno, Error, Result};
 
 Then, in another terminal:
   udpechocli 127.0.0.1 9999                              type lines, see them echoed
-  udp_load 127.0.0.1 9999 --clients 4 --count 10000      a load test")]
+  udp_load 127.0.0.1 9999 --clients 4 --count 10000      a load test
+
+A datagram of more than 4000 bytes gets no echo (a message carries one record of at most 4000
+bytes), nor does one whose message is larger than the queue can take (kernel.msgmax, the
+queue's msg_qbytes); each is refused with a line, and the server goes on. When the queue is
+full, requests are dropped and counted (a line every 0.1 s): UDP clients resend.")]
 struct Args {
     /// Key of the message queue to create (decimal or 0x hex).
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// UDP port to serve on (0: any free port; the real one is printed).
     port: u16,
@@ -76,15 +83,8 @@ fn main() -> std::process::ExitCode {
 
         // ANCHOR: setup
         // IPC_EXCL: we remove the queue when we stop, so it must be ours, not one left over.
-        let queue = Owned::create(|| msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600)).map_err(|err| {
-            match err.errno() {
-                Some(Errno::EEXIST) => Error::other(format!(
-                    "{err}: a queue with key {key} already exists (left by a killed server? `ipcrm -Q {key}` removes it)",
-                    key = args.key
-                )),
-                _ => err,
-            }
-        })?;
+        let queue = Owned::create(|| msgget(args.key, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::MessageQueue, args.key, "another KEY"))?;
         println!("message queue id = {} (key {})", queue.id(), args.key);
 
         let address = SocketAddr::new(args.bind, args.port);
@@ -184,6 +184,14 @@ impl Server {
                     match msgsnd_buf(self.queue, &message, size, IPC_NOWAIT) {
                         Ok(()) => {}
                         Err(err) if err.errno() == Some(Errno::EAGAIN) => dropped += 1,
+                        // EINVAL on a queue that still exists: the message is larger than this
+                        // system's msgmax or the queue's msg_qbytes. Refused, as an oversized one.
+                        Err(err) if err.errno() == Some(Errno::EINVAL) && msgctl_stat(self.queue).is_ok() => {
+                            println!(
+                                "refused a {len}-byte datagram from {client}: {err}: the queue cannot carry a \
+                                 {size}-byte message (kernel.msgmax, msg_qbytes); not echoed"
+                            )
+                        }
                         Err(err) => return Err(err),
                     }
                 }

@@ -16,6 +16,7 @@ use shared::out::format_time;
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// Report only: do not remove the queue.
     #[arg(long)]

@@ -19,6 +19,7 @@ use ch10_msgq::text_of;
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// msgtyp: 0 = first message; T > 0 = first of type T; T < 0 = lowest type <= |T| first.
     #[arg(short = 't', long = "type", value_name = "T", default_value_t = 0, allow_negative_numbers = true)]

@@ -15,6 +15,7 @@ use ch10_msgq::with_nul;
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// The message type (mtype): must be greater than 0.
     #[arg(value_name = "TYPE", allow_negative_numbers = true)]

@@ -24,6 +24,7 @@ const MAX_TEXT: usize = 8192;
 )]
 struct Args {
     /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// The message for the child to post, instead of reading a line from standard input.
     #[arg(short, long, value_name = "TEXT")]
@@ -47,14 +48,19 @@ fn main() -> std::process::ExitCode {
         println!("{me} process waiting to read the message queue..");
 
         let child = match fork()? {
-            Fork::Child => exit_child(match post(queue, args.message.as_deref()) {
-                Ok(()) => 0,
-                Err(err) => {
-                    eprintln!("{}: {err}", shared::cli::program_name());
-                    wake_parent(queue);
-                    1
-                }
-            }),
+            // A panic (println! on a closed stdout: `| head -1`) must wake the parent as well.
+            Fork::Child => {
+                exit_child(match std::panic::catch_unwind(|| post(queue, args.message.as_deref())) {
+                    Ok(Ok(())) => 0,
+                    failed => {
+                        if let Ok(Err(err)) = failed {
+                            eprintln!("{}: {err}", shared::cli::program_name());
+                        }
+                        wake_parent(queue);
+                        1
+                    }
+                })
+            }
             Fork::Parent { child } => child,
         };
 

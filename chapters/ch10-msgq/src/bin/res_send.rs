@@ -34,6 +34,7 @@ server's address, ignore them. A client that accepts any sender sees them."
 )]
 struct Args {
     /// Key of the server's message queue (decimal or 0x hex).
+    #[arg(value_parser = shared::cli::shared_key)]
     key: Key,
     /// The server's UDP port.
     port: u16,

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
-use shared::ipc::{IPC_CREAT, IPC_EXCL, SemId};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, SemId};
 use shared::key::{IPC_PRIVATE, Key};
-use shared::process::{Child, fork_child, wait_all};
+use shared::process::{Child, ExitStatus, exit_child, fork_child, wait_all};
 use shared::sem::{SemOp, semctl_setval, semctl_stat, semget, semop};
+use shared::sysvipc::explain_key_error;
 use shared::{Errno, Error, Result};
 
 /// Three processes take turns in a critical section guarded by a System V semaphore.
@@ -50,8 +51,11 @@ fn main() -> std::process::ExitCode {
         // in the system ("remove it with ipcrm -s"). Here the parent makes the set first, so it
         // knows what to remove even if Ctrl-C interrupts the demo, waits for every child, and
         // removes the set at the end.
-        let semid = Owned::create(|| initsem(key, init_wait))?;
-        println!("parent: initsem(key={key}) gave semaphore set {} with value 1", semid.id());
+        // Only a set this run created is this run's to remove: a set found under the key belongs
+        // to another run (or user), which removes it.
+        let (semid, created) = initsem(key, init_wait)
+            .map_err(|err| explain_key_error(err, Kind::SemaphoreSet, key, "--key KEY"))?;
+        println!("parent: initsem(key={key}) gave semaphore set {semid} with value 1");
 
         // --no-lock: a barrier (a second, private set) keeps each child inside its critical section
         // until all of them are in, so the overlap shows on every run, not only when the scheduler
@@ -68,13 +72,25 @@ fn main() -> std::process::ExitCode {
         let children: Vec<Child> = (0..args.children)
             .map(|_| fork_child(|| semhandle(key, init_wait, hold, barrier_id)))
             .collect::<Result<_>>()?;
-        for (pid, status) in wait_all(children)? {
+        let statuses = wait_all(children)?;
+        if statuses.iter().any(|(_, status)| *status == ExitStatus::Exited(SET_REMOVED)) {
+            return Err(removed_under_us(key)); // one line for the run, not one per child
+        }
+        for (pid, status) in statuses {
             if !status.success() {
                 return Err(Error::other(format!("child {pid} {status}")));
             }
         }
-        semid.remove()?;
-        println!("parent: all {} children are done; semaphore set removed", args.children);
+        match created {
+            Some(created) => {
+                created.remove()?;
+                println!("parent: all {} children are done; semaphore set removed", args.children);
+            }
+            None => println!(
+                "parent: all {} children are done; semaphore set {semid} left to the process that created it",
+                args.children
+            ),
+        }
         Ok(())
     })
 }
@@ -89,16 +105,17 @@ fn main() -> std::process::ExitCode {
 /// wait-for-zero would pass at once. The cure (Stevens, UNP vol. 2, ch. 11; Kerrisk, TLPI §47.5): the
 /// creator's last step is a semop, and semop is the only call that sets `sem_otime`; so the others
 /// wait until `sem_otime` is no longer 0.
-fn initsem(key: Key, max_wait: Duration) -> Result<SemId> {
-    match semget(key, 1, IPC_CREAT | IPC_EXCL | 0o600) {
+///
+/// Returns the set, and `Some` (the caller's to remove) only if this call created it.
+fn initsem(key: Key, max_wait: Duration) -> Result<(SemId, Option<Owned<SemId>>)> {
+    match Owned::create(|| semget(key, 1, IPC_CREAT | IPC_EXCL | 0o600)) {
         Ok(semid) => {
             // We created it (and remove it again if we cannot finish). A new set's values are
             // unspecified by POSIX (Linux: 0), so set 0 explicitly, then add 1 with semop: the
             // value becomes 1 and sem_otime is stamped.
-            let semid = Owned::new(semid);
             semctl_setval(semid.id(), 0, 0)?;
             semop(semid.id(), &[SemOp::new(0, 1)])?;
-            Ok(semid.keep())
+            Ok((semid.id(), Some(semid)))
         }
         Err(err) if err.errno() == Some(Errno::EEXIST) => {
             let semid = semget(key, 1, 0)?;
@@ -117,7 +134,7 @@ fn initsem(key: Key, max_wait: Duration) -> Result<SemId> {
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Ok(semid)
+            Ok((semid, None))
         }
         Err(err) => Err(err),
     }
@@ -138,17 +155,25 @@ fn semunlock(semid: SemId) -> Result<()> {
 
 /// One child: get the semaphore by its key, as an unrelated process would, and use it.
 fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemId>) -> Result<()> {
-    let semid = initsem(key, init_wait)?;
+    let (semid, made) = initsem(key, init_wait)?;
+    if let Some(made) = made {
+        // The parent's set is gone (its creator, another run on this key, ended): do not run on a
+        // new one of our own, which no one would remove.
+        made.remove()?;
+        exit_child(SET_REMOVED);
+    }
     let pid = std::process::id();
     let lock = barrier.is_none();
 
+    // A child that fails before the barrier (println! on a closed stdout) still arrives, on drop.
+    let mut arrival = Arrival(barrier);
     if lock {
-        semlock(semid)?;
+        semlock(semid).map_err(if_removed)?;
     }
     // Printed while holding the lock, so the output shows the order the lock imposed.
     println!("Lock : process {pid}");
     println!("** Lock Mode : Critical Section");
-    if let Some(barrier) = barrier {
+    if let Some(barrier) = arrival.0.take() {
         // Arrive (-1), then wait until everyone has (value 0). Two calls: in one semop the two
         // operations would be all-or-nothing, and the "wait for 0" would hold back our own -1.
         semop(barrier, &[SemOp::new(0, -1)])?;
@@ -157,8 +182,38 @@ fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemI
     std::thread::sleep(hold); // the work of the critical section
     println!("Unlock : process {pid}");
     if lock {
-        semunlock(semid)?;
+        semunlock(semid).map_err(if_removed)?;
     }
     Ok(())
+}
+
+/// The barrier this child has still to arrive at; arrives when dropped (on an error or a panic),
+/// so the other children are not held at the barrier for ever.
+struct Arrival(Option<SemId>);
+
+impl Drop for Arrival {
+    fn drop(&mut self) {
+        if let Some(barrier) = self.0.take() {
+            let _ = semop(barrier, &[SemOp::new(0, -1)]);
+        }
+    }
+}
+
+/// A child's exit status for "the set was removed under us": the parent says it, once.
+const SET_REMOVED: i32 = 3;
+
+/// EIDRM/EINVAL on a set this child only found: end with SET_REMOVED for the parent to explain.
+fn if_removed(err: Error) -> Error {
+    match err.errno() {
+        Some(Errno::EIDRM | Errno::EINVAL) => exit_child(SET_REMOVED),
+        _ => err,
+    }
+}
+
+fn removed_under_us(key: Key) -> Error {
+    Error::other(format!(
+        "the semaphore set for key {key} was removed while this run used it (its creator ended, or ipcrm); \
+         give each run its own key: semlock --key KEY"
+    ))
 }
 // ANCHOR_END: semhandle

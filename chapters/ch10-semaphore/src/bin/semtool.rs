@@ -28,6 +28,7 @@ enum Command {
     /// semget(KEY, NSEMS, IPC_CREAT | IPC_EXCL | MODE), then SETALL if --values is given.
     Create {
         /// The key (decimal or 0x hex).
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
         /// How many semaphores in the set.
         nsems: i32,
@@ -42,6 +43,7 @@ enum Command {
     /// All the operations happen at once, or none of them.
     Op {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
         /// Operations such as 0-1 (take 1 from member 0), 1+2 (add 2 to member 1), 0=0 (wait for 0).
         #[arg(required = true, value_name = "OP")]
@@ -60,11 +62,13 @@ enum Command {
     /// IPC_STAT, GETALL, and GETPID, GETNCNT, GETZCNT for each member.
     Show {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
     },
     /// SETALL: one value per member (0 to 32767).
     Set {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
         /// The new values, one per member.
         #[arg(required = true, value_name = "V")]
@@ -73,6 +77,7 @@ enum Command {
     /// IPC_RMID: remove the set now.
     Rm {
         /// The set's key.
+        #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
     },
 }
@@ -110,7 +115,7 @@ fn create(key: Key, nsems: i32, values: &[u16], mode: i32) -> Result<()> {
     let semid = Owned::create(|| semget(key, nsems, IPC_CREAT | IPC_EXCL | mode))?;
     if !values.is_empty() {
         // If this fails (wrong count, ERANGE), `semid` is dropped and the new set removed.
-        semctl_setall(semid.id(), values).map_err(explain)?;
+        semctl_setall(semid.id(), values).map_err(|err| explain_mode(err, mode))?;
     }
     let semid = semid.keep(); // the tool's whole point: leave it for the other subcommands
     println!(
@@ -169,6 +174,17 @@ fn show(key: Key) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: show
+
+/// SETALL on a set just made with a mode that has no owner write bit: only root may.
+fn explain_mode(err: Error, mode: i32) -> Error {
+    match err.errno() {
+        Some(Errno::EACCES) => Error::other(format!(
+            "{err}: mode {mode:03o} does not let you alter the set, not even its first values \
+             (create with --mode 600, or without --values)"
+        )),
+        _ => explain(err),
+    }
+}
 
 /// The errors this tool exists to show, with what they mean here (still one line).
 fn explain(err: Error) -> Error {

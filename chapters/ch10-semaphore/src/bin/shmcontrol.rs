@@ -12,11 +12,12 @@ use ch10_shm::race::{PID_TEXT, RACERS, SIZE, read_tally, store_tally, window};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
-use shared::ipc::{IPC_CREAT, IPC_EXCL, SemId};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, SemId};
 use shared::key::Key;
 use shared::process::{fork_child, getpid, wait_all};
 use shared::sem::{SemOp, semctl_setval, semget, semop};
 use shared::shm::{Attached, shmat, shmget};
+use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Error, Result, say};
 
 /// shmbusyaccess with the shared memory access inside a semaphore: no more errors.
@@ -29,7 +30,7 @@ struct Args {
     #[command(flatten)]
     key: KeyArgs,
     /// The semaphore set's key (default 2345, or the segment's key if --key/--keyfile is given).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = shared::cli::shared_key)]
     semkey: Option<Key>,
     /// Accesses per process.
     #[arg(long, value_name = "N", default_value_t = 10_000,
@@ -60,11 +61,13 @@ fn main() -> std::process::ExitCode {
         };
 
         // ANCHOR: setup
-        let segment = Owned::create(|| shmget(shm_key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))?;
+        let segment = Owned::create(|| shmget(shm_key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::SharedMemory, shm_key, "--key KEY"))?;
         let shm = shmat(segment.id(), 0)?;
         // A binary semaphore: 1 = the segment is free. The parent makes and initialises it before
         // forking, so the children inherit a ready set and need no initsem dance.
-        let sem = Owned::create(|| semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600))?;
+        let sem = Owned::create(|| semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::SemaphoreSet, sem_key, "--semkey KEY"))?;
         semctl_setval(sem.id(), 0, 1)?;
         println!(
             "shmget(key={shm_key}, {SIZE}) = shmid {}, semget(key={sem_key}, 1) = semid {}",

@@ -15,9 +15,10 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::unistd::Pid;
 use shared::cleanup::{Owned, OwnedPath, TempDir};
 use shared::cli::KeyArgs;
-use shared::ipc::{IPC_CREAT, IPC_EXCL};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind};
 use shared::process::{getpid, spawn_sibling};
 use shared::shm::{shmat, shmdt, shmget};
+use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Error, Result};
 
 /// Wait for a talker's SIGUSR1, read its greeting from shared memory, answer in the same segment.
@@ -74,7 +75,8 @@ fn main() -> std::process::ExitCode {
         // ANCHOR: create
         // IPC_EXCL: a segment left under this key by a run that was killed would otherwise be
         // reused silently, stale bytes and all; EEXIST says so (remove it with `ipcrm -M KEY`).
-        let segment = Owned::create(|| shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600))?;
+        let segment = Owned::create(|| shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::SharedMemory, key, "--key KEY"))?;
         let shmid = segment.id();
         let me = getpid();
         println!("Listener wait for Talker: pid {me}, key {key}, shmid {shmid}");

@@ -9,10 +9,11 @@ use ch10_shm::race::{PID_TEXT, RACERS, SIZE, read_tally, store_tally, window};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
-use shared::ipc::{IPC_CREAT, IPC_EXCL};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind};
 use shared::key::Key;
 use shared::process::{fork_child, getpid, wait_all};
 use shared::shm::{Attached, shmat, shmget};
+use shared::sysvipc::explain_key_error;
 use shared::{Error, Result, say};
 
 /// Three processes write and read one segment without taking turns, and catch each other at it.
@@ -48,7 +49,8 @@ fn main() -> std::process::ExitCode {
         // ANCHOR: setup
         // IPC_EXCL: the slides' IPC_CREAT alone would join a segment left by an earlier run that
         // was killed, stale bytes and all; here that is EEXIST (remove it with `ipcrm -M KEY`).
-        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))?;
+        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::SharedMemory, key, "--key KEY"))?;
         // Attached once, before fork: each child inherits the attachment (nattch counts 3).
         let shm = shmat(segment.id(), 0)?;
         println!("shmget(key={key}, {SIZE}) = shmid {}", segment.id());

@@ -5,13 +5,14 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use ch10_shm::{KEY_FILE, KEY_ID, REPLY_TO, TALK_SIZE, ipcs};
 use clap::Parser;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::unistd::Pid;
 use shared::cli::KeyArgs;
-use shared::process::getpid;
+use shared::process::{getpid, sigtimedwait};
 use shared::shm::{shmat, shmctl_rmid, shmctl_stat, shmdt, shmget};
 use shared::{CallContext, Error};
 
@@ -67,8 +68,15 @@ fn main() -> std::process::ExitCode {
         kill(listener, Signal::SIGUSR1).call(format!("kill({listener}, SIGUSR1)"))?;
 
         // The textbook sleeps 2 s here and hopes the answer is written by then. We wait until the
-        // listener says it is.
-        usr1.wait().call("sigwait(SIGUSR1)")?;
+        // listener says it is, checking now and then that it still lives (a killed one never will).
+        while sigtimedwait(&usr1, Duration::from_millis(100))?.is_none() {
+            if kill(listener, None) == Err(nix::errno::Errno::ESRCH) {
+                return Err(Error::other(format!(
+                    "listener {listener} ended without answering; its segment {shmid} is left \
+                     (`ipcclean --yes` removes it if it is yours)"
+                )));
+            }
+        }
         let answer = shmaddr.read_cstr(0);
         println!("Listener said : {}", String::from_utf8_lossy(&answer));
         // ANCHOR_END: talk
