@@ -115,11 +115,11 @@ impl Objects {
     /// Remove everything now, reporting the first failure.
     pub fn remove(self) -> Result<()> {
         let Objects { queue, segment, semaphores, fifos, dir } = self;
-        queue.map(Owned::remove).transpose()?;
-        segment.map(Owned::remove).transpose()?;
-        semaphores.map(Owned::remove).transpose()?;
+        queue.map(Owned::ipc_rmid).transpose()?;
+        segment.map(Owned::ipc_rmid).transpose()?;
+        semaphores.map(Owned::ipc_rmid).transpose()?;
         for fifo in fifos {
-            fifo.remove()?;
+            fifo.unlink()?;
         }
         drop(dir);
         Ok(())

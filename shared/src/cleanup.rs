@@ -243,13 +243,13 @@ fn kind_from_u8(kind: u8) -> SlotKind {
 }
 
 /// An IPC object this process created and will remove (`IPC_RMID`) when the value is dropped, when
-/// [`Owned::remove`] is called, or when a signal ends the process.
+/// [`Owned::ipc_rmid`] is called, or when a signal ends the process.
 ///
 /// ```no_run
 /// use shared::{cleanup::Owned, ipc::IPC_CREAT, key::IPC_PRIVATE, msg::msgget};
 /// let queue = Owned::create(|| msgget(IPC_PRIVATE, IPC_CREAT | 0o600))?;
 /// // ... use queue.id() ...
-/// queue.remove()?; // or let it drop
+/// queue.ipc_rmid()?; // or let it drop
 /// # Ok::<(), shared::Error>(())
 /// ```
 #[derive(Debug)]
@@ -283,8 +283,8 @@ impl<T: Removable> Owned<T> {
         self.id
     }
 
-    /// Remove the object now, reporting an error if that fails.
-    pub fn remove(mut self) -> Result<()> {
+    /// `IPC_RMID` now (msgctl, shmctl or semctl), reporting an error if that fails.
+    pub fn ipc_rmid(mut self) -> Result<()> {
         // Removed first, forgotten after: a signal in between finds it still registered (and a
         // second IPC_RMID of a removed id fails harmlessly).
         let removed = self.id.rmid();
@@ -344,8 +344,8 @@ impl OwnedPath {
         &self.path
     }
 
-    /// Unlink now, reporting an error if that fails.
-    pub fn remove(mut self) -> Result<()> {
+    /// `unlink(2)` now, reporting an error if that fails.
+    pub fn unlink(mut self) -> Result<()> {
         let removed = std::fs::remove_file(&self.path).call(format!("unlink({})", self.path.display()));
         self.forget();
         removed

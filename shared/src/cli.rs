@@ -76,6 +76,16 @@ pub fn shared_key(text: &str) -> std::result::Result<Key, String> {
     Ok(key)
 }
 
+/// A permission mode in octal (`600`, `0640`, `0o600`), as `chmod` and the `mode` of `msgget`,
+/// `shmget` and `semget` take it: a clap value parser.
+pub fn parse_mode(text: &str) -> std::result::Result<i32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match i32::from_str_radix(digits, 8) {
+        Ok(mode) if (0..=0o777).contains(&mode) => Ok(mode),
+        _ => Err(format!("'{text}' is not a permission mode: give octal digits such as 600 or 0640")),
+    }
+}
+
 /// `--key` and `--keyfile`, for every program that has a default key: tests and parallel graders
 /// pass their own so they never meet each other's objects.
 #[derive(Debug, Clone, clap::Args)]

@@ -214,7 +214,7 @@ mod tests {
         assert_eq!(stat.perm.permissions(), 0o600);
         let msg = msgrcv(q, 64, 0, 0).unwrap();
         assert_eq!(msg, Message { mtype: 42, text: b"hello".to_vec() });
-        queue.remove().unwrap();
+        queue.ipc_rmid().unwrap();
     }
 
     #[test]
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(take(-4).unwrap(), "a2");
         assert_eq!(take(0).unwrap(), "c", "0 takes the oldest");
         assert_eq!(take(-4).unwrap_err().errno(), Some(Errno::ENOMSG));
-        queue.remove().unwrap();
+        queue.ipc_rmid().unwrap();
     }
 
     #[test]
@@ -240,7 +240,7 @@ mod tests {
         msgsnd(q, 1, b"0123456789", 0).unwrap();
         assert_eq!(msgrcv(q, 4, 0, IPC_NOWAIT).unwrap_err().errno(), Some(Errno::E2BIG));
         assert_eq!(msgrcv(q, 4, 0, MSG_NOERROR).unwrap().text, b"0123");
-        queue.remove().unwrap();
+        queue.ipc_rmid().unwrap();
         let err = msgctl_stat(q).unwrap_err();
         assert!(matches!(err.errno(), Some(Errno::EINVAL | Errno::EIDRM)), "{err}");
     }
@@ -253,6 +253,6 @@ mod tests {
         stat.perm.mode = 0o640;
         msgctl_set(q, &stat).unwrap();
         assert_eq!(msgctl_stat(q).unwrap().perm.permissions(), 0o640);
-        queue.remove().unwrap();
+        queue.ipc_rmid().unwrap();
     }
 }

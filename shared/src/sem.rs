@@ -242,7 +242,7 @@ mod tests {
         semctl_setval(set, 1, 5).unwrap();
         assert_eq!(semctl_getval(set, 1).unwrap(), 5);
         assert!(semctl_setall(set, &[1]).is_err());
-        owned.remove().unwrap();
+        owned.ipc_rmid().unwrap();
     }
 
     #[test]
@@ -260,6 +260,6 @@ mod tests {
             }
         }
         assert_eq!(semctl_getval(set, 0).unwrap(), 1, "the child's -1 was undone at its exit");
-        owned.remove().unwrap();
+        owned.ipc_rmid().unwrap();
     }
 }

@@ -206,7 +206,7 @@ mod tests {
         drop(second);
         let stat = shmctl_stat(id).unwrap();
         assert_eq!((stat.nattch, stat.segsz, stat.cpid), (0, 20, std::process::id() as i32));
-        owned.remove().unwrap();
+        owned.ipc_rmid().unwrap();
     }
 
     #[test]
@@ -215,7 +215,7 @@ mod tests {
         let owned = Owned::new(shmget(IPC_PRIVATE, 20, IPC_CREAT | 0o600).unwrap());
         let id = owned.id();
         let segment = shmat(id, 0).unwrap();
-        owned.remove().unwrap(); // Linux frees it when `segment` detaches.
+        owned.ipc_rmid().unwrap(); // Linux frees it when `segment` detaches.
         segment.write(16, b"12345");
     }
 }

@@ -28,7 +28,7 @@ impl IpcObject {
     }
 
     /// `IPC_RMID` this object.
-    pub fn remove(&self) -> Result<()> {
+    pub fn ipc_rmid(&self) -> Result<()> {
         match self.kind {
             Kind::MessageQueue => crate::msg::msgctl_rmid(MsqId(self.id)),
             Kind::SharedMemory => crate::shm::shmctl_rmid(ShmId(self.id)),

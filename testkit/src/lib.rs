@@ -309,6 +309,8 @@ impl Running {
             }
             self.unread = self.stdout.len();
             if self.out_closed {
+                // Its last words are on stderr (an error, a panic): read them before reporting.
+                while !self.err_closed && self.next_event() {}
                 self.fail(&format!("its output ended without a line containing {text:?}"));
             }
             if !self.next_event() {
@@ -568,7 +570,7 @@ impl Drop for TestKey {
         let leaked: Vec<_> =
             shared::sysvipc::list().into_iter().filter(|object| object.key == self.key).collect();
         for object in &leaked {
-            let _ = object.remove();
+            let _ = object.ipc_rmid();
         }
         if !leaked.is_empty() && !std::thread::panicking() {
             panic!("leak: these objects with the test's key {} were left behind: {leaked:?}", self.key);

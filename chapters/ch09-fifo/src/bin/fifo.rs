@@ -142,7 +142,7 @@ fn read(path: &Path, nonblock: bool) -> Result<()> {
     }
     say!("reader: read() returned 0: end of file, no writer has the FIFO open any more");
     if let Some(made) = made {
-        made.remove()?;
+        made.unlink()?;
         say!("reader: unlink({}): we made the FIFO, so we remove it", path.display());
     }
     Ok(())
@@ -162,7 +162,7 @@ fn write(path: &Path, messages: &[String], nonblock: bool) -> Result<()> {
     drop(fifo);
     say!("writer: closed the FIFO: the reader sees end of file once every writer has closed it");
     if let Some(made) = made {
-        made.remove()?; // the reader keeps its open end: unlink removes only the name
+        made.unlink()?; // the reader keeps its open end: unlink removes only the name
         say!("writer: unlink({}): we made the FIFO, so we remove it", path.display());
     }
     Ok(())
@@ -221,7 +221,7 @@ fn demo() -> Result<()> {
     }
     written?;
     say!("writer: the reader {status}");
-    fifo.remove()?;
+    fifo.unlink()?;
     say!("writer: unlink({}): the name is gone", path.display());
     Ok(())
 }

@@ -155,7 +155,7 @@ fn tour() -> Result<()> {
     println!();
 
     // The file is the key's only anchor: once it is gone, ftok has nothing to stat.
-    file.remove()?;
+    file.unlink()?;
     match ftok(&path, 1) {
         Err(err) => println!("after unlink(keyfile): {err}"),
         Ok(key) => println!("after unlink(keyfile): ftok still gave {}?!", hex(key)),

@@ -83,7 +83,7 @@ fn main() -> std::process::ExitCode {
         let mut failed = 0;
         for object in &mine {
             let what = format!("{} {}", object.kind, object.id);
-            match object.remove() {
+            match object.ipc_rmid() {
                 Ok(()) if object.column("nattch") > 0 => {
                     println!("removed {what} (still attached: the kernel frees it at the last shmdt)")
                 }

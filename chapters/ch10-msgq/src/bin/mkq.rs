@@ -24,16 +24,8 @@ struct Args {
     #[arg(long)]
     excl: bool,
     /// Permission bits for a new queue, in octal (0666 lets every user send and take messages).
-    #[arg(long, default_value = "600", value_parser = parse_mode)]
+    #[arg(long, default_value = "600", value_parser = shared::cli::parse_mode)]
     mode: i32,
-}
-
-fn parse_mode(text: &str) -> Result<i32, String> {
-    let digits = text.strip_prefix("0o").unwrap_or(text);
-    match i32::from_str_radix(digits, 8) {
-        Ok(mode) if (0..=0o777).contains(&mode) => Ok(mode),
-        _ => Err(format!("'{text}' is not a permission mode: give octal digits such as 600 or 0640")),
-    }
 }
 
 fn main() -> std::process::ExitCode {

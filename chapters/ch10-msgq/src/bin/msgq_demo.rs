@@ -39,7 +39,7 @@ fn main() -> std::process::ExitCode {
         // IPC_RMID does not wait for the queue to be empty: unread messages are thrown away.
         let left = msgctl_stat(queue.id())?.qnum;
         let id = queue.id();
-        queue.remove()?;
+        queue.ipc_rmid()?;
         println!("\nmsgctl(IPC_RMID) removed queue {id} with its {left} unread messages");
         // ANCHOR_END: demo
         Ok(())

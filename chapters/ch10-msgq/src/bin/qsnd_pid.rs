@@ -79,7 +79,7 @@ fn main() -> std::process::ExitCode {
         println!("value = {}", text_of(&message.text));
         match ours {
             Some(owned) => {
-                owned.remove()?;
+                owned.ipc_rmid()?;
                 println!("message queue {queue} removed");
             }
             None => {

@@ -79,7 +79,7 @@ fn main() -> std::process::ExitCode {
             "parent: every student studied {} time(s); pens = {}, notes = {} again",
             args.rounds, left[0], left[1]
         );
-        semid.remove()
+        semid.ipc_rmid()
     })
 }
 

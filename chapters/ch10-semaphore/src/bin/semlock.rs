@@ -83,7 +83,7 @@ fn main() -> std::process::ExitCode {
         }
         match created {
             Some(created) => {
-                created.remove()?;
+                created.ipc_rmid()?;
                 println!("parent: all {} children are done; semaphore set removed", args.children);
             }
             None => println!(
@@ -159,7 +159,7 @@ fn semhandle(key: Key, init_wait: Duration, hold: Duration, barrier: Option<SemI
     if let Some(made) = made {
         // The parent's set is gone (its creator, another run on this key, ended): do not run on a
         // new one of our own, which no one would remove.
-        made.remove()?;
+        made.ipc_rmid()?;
         exit_child(SET_REMOVED);
     }
     let pid = std::process::id();

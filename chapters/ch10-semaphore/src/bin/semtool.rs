@@ -36,7 +36,7 @@ enum Command {
         #[arg(long, num_args = 1.., value_name = "V")]
         values: Vec<u16>,
         /// Permissions, in octal.
-        #[arg(long, default_value = "600", value_parser = parse_mode)]
+        #[arg(long, default_value = "600", value_parser = shared::cli::parse_mode)]
         mode: i32,
     },
     /// semop(KEY, OPS): N-k waits until member N >= k and takes k, N+k adds k, N=0 waits for zero.
@@ -80,13 +80,6 @@ enum Command {
         #[arg(value_parser = shared::cli::shared_key)]
         key: Key,
     },
-}
-
-fn parse_mode(text: &str) -> Result<i32, String> {
-    i32::from_str_radix(text, 8)
-        .ok()
-        .filter(|mode| (0..=0o777).contains(mode))
-        .ok_or_else(|| format!("'{text}' is not a mode: give octal permissions such as 600"))
 }
 
 fn main() -> std::process::ExitCode {

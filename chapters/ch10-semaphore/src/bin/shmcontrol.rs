@@ -99,8 +99,8 @@ fn main() -> std::process::ExitCode {
         println!("{}", Tally::total_line(&tallies));
         // ANCHOR_END: summary
         drop(shm);
-        sem.remove()?;
-        segment.remove()
+        sem.ipc_rmid()?;
+        segment.ipc_rmid()
     })
 }
 

@@ -76,7 +76,7 @@ fn main() -> std::process::ExitCode {
         println!("parent: shmdt");
         println!("  {}", ipcs(shmid, &names)?);
         // Detaching never removes a segment (nattch=0 above, yet it is still there): IPC_RMID does.
-        segment.remove()?;
+        segment.ipc_rmid()?;
         match shmctl_stat(shmid) {
             Err(gone) => println!("parent: shmctl(IPC_RMID) removed it: now {gone}"),
             Ok(_) => return Err(Error::other(format!("shmid {shmid} is still there after IPC_RMID"))),

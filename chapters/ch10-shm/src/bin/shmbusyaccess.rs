@@ -80,7 +80,7 @@ fn main() -> std::process::ExitCode {
         }
         println!("{}", Tally::total_line(&tallies));
         drop(shm);
-        segment.remove()
+        segment.ipc_rmid()
         // ANCHOR_END: summary
     })
 }
