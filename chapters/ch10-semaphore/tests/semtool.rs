@@ -160,7 +160,7 @@ fn errors_name_their_errno() {
     semtool(&["create", &k, "0"]).assert_error(1, "EINVAL");
     semtool(&["op", &k, "0-x"]).assert_error(2, "is not a semaphore operation");
     semtool(&["op", &k, "0+40000"]).assert_error(2, "is not a semaphore operation");
-    semtool(&["create", &k, "1", "--mode", "999"]).assert_error(2, "is not a mode");
+    semtool(&["create", &k, "1", "--mode", "999"]).assert_error(2, "is not a permission mode");
 }
 
 #[test]
