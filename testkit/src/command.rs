@@ -314,17 +314,7 @@ impl Running {
     /// Wait for the program to end and its output to close; the deadline still applies.
     pub fn finish(mut self) -> Output {
         self.close_stdin();
-        let status = loop {
-            let child = self.child.as_mut().expect("running");
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() >= self.deadline {
-                self.fail(&format!("still running after {:?} (a deadlock?)", self.timeout));
-            }
-            // Poll the exit status while draining output (not a sleep: it returns on any output).
-            self.next_event_within(Duration::from_millis(5));
-        };
+        let status = self.wait_for_exit();
         self.child = None;
         // The program has exited; its output ends when every process holding the pipes is gone.
         while !(self.out_closed && self.err_closed) {

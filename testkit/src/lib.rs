@@ -15,8 +15,8 @@
 //!
 //! One module a job, every item re-exported here: `command` ([`Cmd`], [`Running`], [`Output`]),
 //! `snapshot` (redaction, [`assert_transcript!`]), `keys` ([`TestKey`], [`ScratchDir`]), `namespace`
-//! ([`IpcNamespace`]), `procfs` (process groups, wchan), `load` ([`load_factor`], [`Stress`]) and
-//! [`harness`] (tests that report "not run here").
+//! ([`IpcNamespace`]), `procfs` (process groups, wchan), `load` ([`load_factor`], [`Stress`]),
+//! `tally` (the race demos' [`tallies`]) and [`harness`] (tests that report "not run here").
 
 mod command;
 pub mod harness;
@@ -25,6 +25,7 @@ mod load;
 mod namespace;
 mod procfs;
 mod snapshot;
+mod tally;
 
 pub use command::{Cmd, DEFAULT_TIMEOUT, Output, Running, bin, is_root};
 pub use harness::skip;
@@ -36,3 +37,4 @@ pub use nix::sys::signal::Signal;
 pub use procfs::{first_allowed_cpu, process_group_alive, process_group_members, wait_until_sleeping_in};
 pub use shared::key::Key;
 pub use snapshot::{STANDARD_REDACTIONS, redact};
+pub use tally::tallies;
