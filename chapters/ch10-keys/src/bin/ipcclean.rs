@@ -23,7 +23,7 @@ use shared::sysvipc::IpcObject;
 use shared::user::user_name;
 use shared::{Errno, Error};
 
-/// Remove your leftover System V IPC objects (list only, unless --yes) (the workbook's own, after
+/// List your leftover System V IPC objects, and with --yes remove them (the workbook's own, after
 /// textbook ch. 10 §10-2-4 ipcrm).
 #[derive(Parser)]
 #[command(
