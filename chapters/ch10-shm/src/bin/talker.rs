@@ -66,13 +66,10 @@ fn main() -> std::process::ExitCode {
         let shmaddr = shmat(shmid, 0)?;
         // The listener's half of the handshake: its pid in the segment says it will signal back.
         let signals_back = shmaddr.atomic_i32(LISTENER_AT).load(Ordering::SeqCst) == listener.as_raw();
-        greet(&shmaddr, listener)?;
-        println!("talker: wrote \"Hello, I'm talker\" in shmid {shmid}; SIGUSR1 to listener {listener}");
         if !signals_back {
-            println!(
-                "talker: no listener pid in the segment: the textbook's protocol, watching for the answer"
-            );
+            println!("talker: no listener pid in the segment: the textbook's protocol, no signal back");
         }
+        greet(&shmaddr, listener)?;
         wait_for_answer(&shmaddr, &usr1, listener, signals_back)?;
         let answer = shmaddr.read_cstr(0);
         println!("Listener said : {}", String::from_utf8_lossy(&answer));
@@ -104,6 +101,7 @@ fn greet(shmaddr: &Attached, listener: Pid) -> Result<()> {
     // EXERCISE(listener_talker): write the greeting at 0 and our pid at REPLY_TO, then SIGUSR1 the listener
     shmaddr.write_cstr(0, b"Hello, I'm talker");
     shmaddr.atomic_i32(REPLY_TO).store(getpid().as_raw(), Ordering::SeqCst);
+    println!("talker: wrote \"Hello, I'm talker\" in shmid {}; SIGUSR1 to listener {listener}", shmaddr.id());
     kill(listener, Signal::SIGUSR1).call(format!("kill({listener}, SIGUSR1)"))
     // END EXERCISE
 }
