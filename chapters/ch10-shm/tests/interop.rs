@@ -94,6 +94,11 @@ fn the_textbooks_listener_and_our_talker() {
     assert_eq!(shmctl_stat(shmid).unwrap().perm.mode & 0o777, 0o666);
 
     let talker = Cmd::new("talker").arg(pid.to_string()).current_dir(dir.path()).run();
+    if !talker.status.success() {
+        // It never signalled, maybe: do not leave the C listener waiting (nor its segment).
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+        let _ = shared::shm::shmctl_rmid(shmid);
+    }
     talker.assert_success();
     let listener = listener.wait_with_output().unwrap();
     assert!(listener.status.success(), "C listener: {}", listener.status);
