@@ -79,9 +79,12 @@ pub fn poll_until(mut done: impl FnMut() -> Result<bool>) -> Result<()> {
     Ok(())
 }
 
-/// Whether process `pid` still exists (`kill(pid, 0)` sends nothing, it only checks).
+/// Whether process `pid` still runs: `kill(pid, 0)` sends nothing, it only checks that the pid
+/// exists; a zombie (ended, not yet reaped by its parent) exists too, so /proc says which it is.
 pub fn alive(pid: Pid) -> bool {
-    kill(pid, None) != Err(Errno::ESRCH)
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+    kill(pid, None) != Err(Errno::ESRCH) && !zombie
 }
 
 /// The listener's side of the textbook's protocol: stay attached until the talker has read our
