@@ -124,10 +124,14 @@ fn wait_for_answer(shmaddr: &Attached, usr1: &SigSet, listener: Pid, signals_bac
         }
         Ok(())
     } else {
-        poll_until(|| match shmaddr.read_cstr(0) != b"Hello, I'm talker" {
-            true => Ok(true),
-            false if alive(listener) => Ok(false),
-            false => Err(gone()),
+        poll_until(|| {
+            if shmaddr.read_cstr(0) != b"Hello, I'm talker" {
+                Ok(true)
+            } else if alive(listener) {
+                Ok(false)
+            } else {
+                Err(gone())
+            }
         })
     }
     // END EXERCISE
