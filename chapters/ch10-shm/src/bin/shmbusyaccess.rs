@@ -62,8 +62,9 @@ fn main() -> std::process::ExitCode {
 
         // ANCHOR: setup
         // IPC_EXCL: a segment left by a killed run is refused (EEXIST), not joined, stale bytes and all.
-        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))
-            .map_err(|err| explain_key_error(err, Kind::SharedMemory, key, "another KEY"))?;
+        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600)).map_err(|err| {
+            explain_key_error(err, Kind::SharedMemory, key, "another KEY (--key KEY works too)")
+        })?;
         // Attached once, before fork: each child inherits the attachment (nattch counts 3).
         let shm = shmat(segment.id(), 0)?;
         println!("shmget(key={key}, {SIZE}) = shmid {}", segment.id());
