@@ -22,6 +22,7 @@ fn start_listener(cmd: Cmd) -> (Running, String, ShmId) {
     let line = listener.expect_line("Listener wait for Talker");
     let pid = field(&line, "pid ");
     let shmid = field(&line, "shmid ").parse().expect("shmid");
+    assert!(shmctl_stat(shmid).is_ok(), "the listener's segment {shmid} exists while it waits");
     (listener, pid, shmid)
 }
 

@@ -1,30 +1,32 @@
 //! `listener`: the textbook's shared-memory server. It makes a segment under `ftok("shmfile", 1)`,
-//! says its pid, and waits for SIGUSR1; then it reads what `talker` wrote there, writes its answer
-//! in the same bytes and signals the talker back. Shared memory carries the data; signals say
-//! "your turn", because nothing in a segment tells a process that another one has written to it.
+//! says its pid, and waits for SIGUSR1; then it reads what `talker` wrote there and writes its
+//! answer in the same bytes. Shared memory carries the data; signals say "your turn", because
+//! nothing in a segment tells a process that another one has written to it.
 //!
-//! Run `listener` in one terminal and `talker PID` in another, in the same directory; or
-//! `listener --demo` to have the listener start the talker itself.
+//! With the workbook's `talker` it signals back; with a talker that leaves no pid (the textbook's
+//! C one) it keeps the textbook's protocol: it stays attached until the talker has gone.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use ch10_shm::{KEY_FILE, KEY_ID, REPLY_TO, TALK_SIZE};
+use ch10_shm::{KEY_ID, LISTENER_AT, REPLY_TO, TALK_SIZE};
+use ch10_shm::{key_file_path, make_key_file, spawn_talker, wait_until_the_talker_leaves};
 use clap::Parser;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::unistd::Pid;
-use shared::cleanup::{Owned, OwnedPath, TempDir};
+use shared::cleanup::{Owned, TempDir};
 use shared::cli::KeyArgs;
-use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind};
-use shared::process::{getpid, spawn_sibling};
-use shared::shm::{shmat, shmdt, shmget};
+use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, ShmId};
+use shared::key::Key;
+use shared::process::getpid;
+use shared::shm::{Attached, shmat, shmctl_stat, shmdt, shmget};
 use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Error, Result};
 
-/// Wait for a talker's SIGUSR1, read its greeting from shared memory, answer in the same segment.
+/// Wait for a talker's SIGUSR1, read its greeting from shared memory, answer in the same segment
+/// (textbook ch. 10 §10-4-2).
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  listener                  then, in another terminal in the same directory: talker PID\n  listener --demo           run the whole exchange: the listener starts `talker` itself\n  listener --key 0x1234     use this key instead of ftok(\"shmfile\", 1) (talker --key 0x1234 PID)"
+    after_help = "Examples:\n  listener &                then, in the same directory: talker PID\n  listener --demo           run the whole exchange: the listener starts `talker` itself\n  listener --key 0x1234     use this key instead of ftok(\"shmfile\", 1) (talker --key 0x1234 PID)"
 )]
 struct Args {
     #[command(flatten)]
@@ -39,91 +41,51 @@ fn main() -> std::process::ExitCode {
         let args = Args::parse();
 
         // ANCHOR: block
-        // Block SIGUSR1 before anything else: before the segment exists and before we print our
-        // pid, the two ways a talker learns it may signal us. From here on a SIGUSR1 sent to us is
-        // held pending until we ask for it with sigwait, so it can be neither lost nor fatal.
-        //
-        // The textbook installs a handler with sigset() and then calls sigsuspend(). SIGUSR1 is
-        // not blocked in between, so a talker that signals early has its signal handled *before*
-        // sigsuspend, which then waits forever (the lost wake-up); and before sigset() runs, an
-        // early SIGUSR1 simply kills the listener (its default action). The textbook's mask
-        // also blocks every other signal while it waits, Ctrl-C included.
-        //
-        // sigwait is the modern form of "block, then sigsuspend with it unblocked": it takes a
-        // pending blocked signal atomically, and needs no handler at all. SIGINT and SIGTERM stay
-        // unblocked, so Ctrl-C still ends us (and shared::cleanup removes the segment).
         let mut waited = SigSet::from(Signal::SIGUSR1);
         if args.demo {
-            // In the demo the talker is our child: if it fails before signalling, its SIGCHLD
-            // wakes us with an error instead of leaving us waiting forever.
+            // The demo's talker is our child: its SIGCHLD wakes us if it fails before signalling.
             waited.add(Signal::SIGCHLD);
         }
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&waited), None).call("sigprocmask(SIG_BLOCK, SIGUSR1)")?;
+        block(&waited)?;
         // ANCHOR_END: block
 
-        // ftok needs a file: --keyfile, else ./shmfile; in the demo, shmfile in a private
-        // temporary directory (declared first, so it is removed last, after the file in it).
+        // The demo's directory is declared first, so it is removed last, after the file in it.
         let demo_dir = if args.demo { Some(TempDir::new("listener-demo")?) } else { None };
-        let key_file = match (&args.key.keyfile, &demo_dir) {
-            (Some(path), _) => path.clone(),
-            (None, Some(dir)) => dir.path().join(KEY_FILE),
-            (None, None) => PathBuf::from(KEY_FILE),
-        };
+        let key_file = key_file_path(args.key.keyfile.as_deref(), demo_dir.as_ref().map(TempDir::path));
         let _made_key_file = if args.key.key.is_none() { make_key_file(&key_file)? } else { None };
         let key = args.key.resolve_ftok(&key_file, KEY_ID)?;
 
         // ANCHOR: create
-        // IPC_EXCL: a segment left under this key by a run that was killed would otherwise be
-        // reused silently, stale bytes and all; EEXIST says so (remove it with `ipcrm -M KEY`).
-        let segment = Owned::create(|| shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600))
-            .map_err(|err| explain_key_error(err, Kind::SharedMemory, key, "--key KEY"))?;
+        let (segment, shmaddr) = create(key)?;
         let shmid = segment.id();
         let me = getpid();
         println!("Listener wait for Talker: pid {me}, key {key}, shmid {shmid}");
         // ANCHOR_END: create
 
-        // The demo starts the talker now that the segment exists and SIGUSR1 is blocked: whenever
-        // it signals, the signal waits for us.
-        let talker_process = if args.demo {
-            let key_args = match args.key.key {
-                Some(key) => ["--key".to_owned(), key.to_string()],
-                None => ["--keyfile".to_owned(), key_file.display().to_string()],
-            };
-            Some(spawn_sibling("talker", &[vec![me.to_string()], key_args.to_vec()].concat())?)
-        } else {
-            None
-        };
+        let talker_process = if args.demo { Some(spawn_talker(me, &args.key, &key_file)?) } else { None };
 
         // ANCHOR: answer
         wait_for_talker(&waited)?;
         println!("Listener Start ===");
-        let shmaddr = shmat(shmid, 0)?;
         let greeting = shmaddr.read_cstr(0);
         println!("Listener received : {}", String::from_utf8_lossy(&greeting));
-        // The textbook's strings end in "\n" and its printf adds another, printing a blank line
-        // after each; we store the text alone.
-        shmaddr.write_cstr(0, b"have a nice day");
-
-        // The textbook now sleeps 3 s and hopes the talker has read the answer by then. Instead we
-        // tell it the answer is there: the talker left its pid in the segment's last word.
-        let talker = Pid::from_raw(shmaddr.atomic_i32(REPLY_TO).load(Ordering::SeqCst));
-        if talker.as_raw() <= 0 {
+        if greeting.is_empty() {
             return Err(Error::other(format!(
-                "got SIGUSR1, but no talker left its pid in shmid {shmid} (was it `kill -USR1`?)"
+                "got SIGUSR1, but nobody wrote in shmid {shmid} (was it `kill -USR1`?)"
             )));
         }
-        println!("listener: answered; SIGUSR1 to talker {talker}");
-        kill(talker, Signal::SIGUSR1).call(format!("kill({talker}, SIGUSR1)"))?;
-
-        // Stay attached until the talker has looked (it shows nattch=2) and removed the segment:
-        // its second SIGUSR1 says so.
-        wait_for_talker(&waited)?;
+        answer(&shmaddr, &waited)?;
         shmdt(shmaddr)?;
-        // The talker removed the segment, as in the textbook; it went when we detached.
-        segment.keep();
-        println!("listener: talker done; detached, and the segment is gone");
         // ANCHOR_END: answer
 
+        // The talker removes the segment, as in the textbook; if it did not, we do.
+        if shmctl_stat(shmid).is_err() {
+            segment.keep();
+            println!("listener: detached, and the segment is gone (the talker removed it)");
+        } else {
+            segment.ipc_rmid()?;
+            println!("listener: detached, and removed shmid {shmid}: the talker left it");
+        }
         if let Some(child) = talker_process {
             let status = child.wait()?;
             if !status.success() {
@@ -134,28 +96,52 @@ fn main() -> std::process::ExitCode {
     })
 }
 
+/// Block the signals we wait for before the segment exists and before we print our pid: a
+/// talker's SIGUSR1 then waits for sigwait, neither lost nor fatal (errata: listener).
+fn block(signals: &SigSet) -> Result<()> {
+    // EXERCISE(listener_talker): block the signals in SIGNALS (sigprocmask SIG_BLOCK) so they wait for sigwait
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(signals), None).call("sigprocmask(SIG_BLOCK, SIGUSR1)")
+    // END EXERCISE
+}
+
+/// Make the segment, attach it, and leave our pid in it: a talker that finds it there signals back.
+fn create(key: Key) -> Result<(Owned<ShmId>, Attached)> {
+    // EXERCISE(listener_talker): shmget IPC_CREAT|IPC_EXCL|0600 (owned), shmat it, store our pid at LISTENER_AT
+    // IPC_EXCL: a segment left by a killed run is refused (EEXIST), not reused with its stale bytes.
+    let segment = Owned::create(|| shmget(key, TALK_SIZE, IPC_CREAT | IPC_EXCL | 0o600))
+        .map_err(|err| explain_key_error(err, Kind::SharedMemory, key, "--key KEY"))?;
+    let shmaddr = shmat(segment.id(), 0)?;
+    shmaddr.atomic_i32(LISTENER_AT).store(getpid().as_raw(), Ordering::SeqCst);
+    Ok((segment, shmaddr))
+    // END EXERCISE
+}
+
+/// Write the answer where the greeting was; then tell the talker (the workbook's protocol), or,
+/// when it left no pid, stay attached until it has read and gone (the textbook's).
+fn answer(shmaddr: &Attached, waited: &SigSet) -> Result<()> {
+    // EXERCISE(listener_talker): write the answer at 0; SIGUSR1 the pid at REPLY_TO and wait, or if none, wait for the talker to leave
+    // The textbook's strings end in "\n" and its printf adds another; we store the text alone.
+    shmaddr.write_cstr(0, b"have a nice day");
+    let talker = Pid::from_raw(shmaddr.atomic_i32(REPLY_TO).load(Ordering::SeqCst));
+    if talker.as_raw() > 0 {
+        println!("listener: answered; SIGUSR1 to talker {talker}");
+        kill(talker, Signal::SIGUSR1).call(format!("kill({talker}, SIGUSR1)"))?;
+        // Its SIGUSR1 back says it has read, looked at nattch=2, and removed the segment.
+        wait_for_talker(waited)
+    } else {
+        println!(
+            "listener: answered; no talker pid in the segment: the textbook's protocol, attached until it leaves"
+        );
+        wait_until_the_talker_leaves(shmaddr.id())
+    }
+    // END EXERCISE
+}
+
 /// sigwait: sleep until one of `signals` (blocked) is pending and take it. SIGUSR1 is the talker's
 /// "your turn"; SIGCHLD (demo only) means the talker ended without giving it.
 fn wait_for_talker(signals: &SigSet) -> Result<()> {
     match signals.wait().call("sigwait(SIGUSR1)")? {
         Signal::SIGUSR1 => Ok(()),
         other => Err(Error::other(format!("the talker ended without signalling us ({other})"))),
-    }
-}
-
-/// ftok needs a file that exists: make `path` if it is missing, and say so. It is removed when
-/// the listener ends (the talker has made its key from it by then).
-fn make_key_file(path: &Path) -> Result<Option<OwnedPath>> {
-    let created = OwnedPath::create(path, |path| {
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(path);
-        file.map(drop).call(format!("open({}, O_CREAT|O_EXCL)", path.display()))
-    });
-    match created {
-        Ok(key_file) => {
-            println!("listener: created the key file {} (ftok needs a file that exists)", path.display());
-            Ok(Some(key_file))
-        }
-        Err(err) if err.errno() == Some(shared::Errno::EEXIST) => Ok(None),
-        Err(err) => Err(err),
     }
 }

@@ -15,7 +15,8 @@ use shared::process::{fork_child, getpid};
 use shared::shm::{shmat, shmctl_stat, shmdt, shmget};
 use shared::{Error, Result};
 
-/// Parent and child share 20 bytes of memory: the child writes, the parent reads.
+/// Parent and child share 20 bytes of memory: the child writes, the parent reads (textbook ch. 10
+/// §10-4-2).
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  shm_fork                  create, write in the child, read in the parent, remove\n  shm_fork --pause 10       stay attached 10 s: run `ipcs -m` and `ipcs -mp` meanwhile"
