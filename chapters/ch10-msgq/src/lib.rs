@@ -1,4 +1,17 @@
-//! What the chapter's message-queue tools share: messages as C strings.
+//! What the chapter's message-queue programs share: messages as C strings, the echo server's
+//! protocol constants, and the supervision of its reply processes.
+
+pub mod load;
+
+use shared::Result;
+use shared::ipc::MsqId;
+use shared::msg::msgctl_stat;
+use shared::process::{Child, ExitStatus};
+
+/// Every echo request goes on the queue as a message of this type; `res_send` asks for this type.
+pub const REQUEST: libc::c_long = 1;
+/// Room for the largest UDP payload, so `recvfrom()` never truncates and we learn a datagram's size.
+pub const RECV_BUF: usize = 65_536;
 
 /// The bytes of a C string for `mtext`: `text` and its terminating NUL, as the slides' programs send
 /// it (`strlen(text) + 1` bytes), so "Hi! my parent" travels as 14 bytes and a C peer can print it.
@@ -14,6 +27,55 @@ pub fn with_nul(text: &str) -> Vec<u8> {
 pub fn text_of(mtext: &[u8]) -> String {
     let end = mtext.iter().position(|&byte| byte == 0).unwrap_or(mtext.len());
     String::from_utf8_lossy(&mtext[..end]).into_owned()
+}
+
+/// msgq_echoserv's reply processes: it keeps every child (the slides' parent forgets the pids, so
+/// a dead worker stays a zombie) and checks on them between two datagrams (book: ch10-msgq-echo).
+pub struct Workers {
+    children: Vec<Child>,
+    respawn: bool,
+}
+
+impl Workers {
+    /// No workers yet; with `respawn`, one killed by a signal is replaced.
+    pub fn new(respawn: bool) -> Self {
+        Workers { children: Vec::new(), respawn }
+    }
+
+    /// Keep a started worker.
+    pub fn push(&mut self, child: Child) {
+        println!("started reply process PID = {}", child.pid());
+        self.children.push(child);
+    }
+
+    // ANCHOR: check_workers
+    /// Stop if the queue was removed; reap the workers that have ended, say how each ended, and
+    /// with `respawn` replace a killed one by calling `start`.
+    pub fn check(&mut self, queue: MsqId, mut start: impl FnMut() -> Result<Child>) -> Result<()> {
+        msgctl_stat(queue)
+            .map_err(|err| shared::Error::other(format!("{err}: our message queue was removed; stopping")))?;
+        let mut index = 0;
+        while index < self.children.len() {
+            let Some(status) = self.children[index].try_wait()? else {
+                index += 1;
+                continue;
+            };
+            // No request on the queue dies with it: msgrcv() takes and copies in one step.
+            let dead = self.children.remove(index).pid();
+            println!("reply process {dead} {status}; {} left", self.children.len());
+            // Only a killed worker: one that exited met an error and would meet it again.
+            if self.respawn && matches!(status, ExitStatus::Killed(_)) {
+                let worker = start()?;
+                println!("started reply process PID = {} (replacing {dead})", worker.pid());
+                self.children.insert(index, worker);
+                index += 1;
+            } else if self.children.is_empty() {
+                println!("no reply process left: requests wait on the queue until it is full");
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: check_workers
 }
 
 #[cfg(test)]
