@@ -3,15 +3,60 @@
 
 pub mod load;
 
-use shared::Result;
+use std::path::PathBuf;
+
 use shared::ipc::MsqId;
+use shared::key::{Key, ftok};
+use shared::lang::Lang;
 use shared::msg::msgctl_stat;
 use shared::process::{Child, ExitStatus};
+use shared::{Errno, Error, Result};
 
 /// Every echo request goes on the queue as a message of this type; `res_send` asks for this type.
 pub const REQUEST: libc::c_long = 1;
 /// Room for the largest UDP payload, so `recvfrom()` never truncates and we learn a datagram's size.
 pub const RECV_BUF: usize = 65_536;
+
+/// How mkq, qctl and qsnd_pid name their queue: KEY as the slides type it, or `--keyfile PATH`
+/// for the textbook's `ftok("keyfile", 1)`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueueKey {
+    /// The queue's key, decimal or 0x hex.
+    #[arg(value_parser = shared::cli::shared_key, required_unless_present = "keyfile")]
+    pub key: Option<Key>,
+    /// Make the key with ftok(PATH, ID) instead of giving KEY.
+    #[arg(long, value_name = "PATH", conflicts_with = "key")]
+    pub keyfile: Option<PathBuf>,
+    /// The ID byte for ftok.
+    #[arg(long, value_name = "ID", default_value_t = 1, requires = "keyfile")]
+    pub key_id: u8,
+}
+
+impl QueueKey {
+    /// KEY, else ftok(--keyfile, --key-id).
+    pub fn resolve(&self) -> Result<Key> {
+        match (self.key, &self.keyfile) {
+            (Some(key), _) => Ok(key),
+            (None, Some(path)) => ftok(path, self.key_id),
+            (None, None) => Err(Error::other("give a KEY or --keyfile PATH")),
+        }
+    }
+}
+
+/// In Korean, an error line keeps the call and the errno name and adds what it means for a queue.
+pub fn explain(lang: Lang, err: Error) -> Error {
+    let meaning = match err.errno() {
+        Some(Errno::ENOENT) => "그 키의 메시지 큐가 없음 (mkq KEY로 만들 것)",
+        Some(Errno::EACCES) => "메시지 큐에 접근 권한이 없음",
+        Some(Errno::EPERM) => "소유자, 생성자 또는 root만 메시지 큐를 삭제할 수 있음",
+        Some(Errno::EIDRM | Errno::EINVAL) => "메시지 큐가 삭제되었음",
+        _ => return err,
+    };
+    match lang {
+        Lang::En => err,
+        Lang::Ko => Error::other(format!("{err}: {meaning}")),
+    }
+}
 
 /// The bytes of a C string for `mtext`: `text` and its terminating NUL, as the slides' programs send
 /// it (`strlen(text) + 1` bytes), so "Hi! my parent" travels as 14 bytes and a C peer can print it.
