@@ -56,7 +56,10 @@ fn report_and_remove(key: Key, keep: bool, lang: Lang) -> Result<()> {
     println!("{} : {}", lang.pick("last change           ", "마지막 변경"), format_time(ds.ctime));
 
     if keep {
-        println!("{}", lang.pick(format!("message queue {id} kept (--keep)"), format!("메시지 큐 {id} 유지됨 (--keep)")));
+        println!(
+            "{}",
+            lang.pick(format!("message queue {id} kept (--keep)"), format!("메시지 큐 {id} 유지됨 (--keep)"))
+        );
         return Ok(());
     }
     // Only the owner, the creator or root may remove it (EPERM otherwise). Unread messages go too.
