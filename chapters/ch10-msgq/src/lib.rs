@@ -3,6 +3,7 @@
 
 pub mod load;
 
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 
 use shared::ipc::MsqId;
@@ -11,6 +12,41 @@ use shared::lang::Lang;
 use shared::msg::msgctl_stat;
 use shared::process::{Child, ExitStatus};
 use shared::{Errno, Error, Result};
+
+/// `struct sockaddr_in` in memory: family (native endian), port and address (network order), 8 zeros.
+pub const SOCKADDR_IN_LEN: usize = 16;
+/// The most data one request carries (the slides leave MAX_BUFSZ open; ours is this plus the NUL).
+pub const MAX_DATA: usize = 4000;
+/// The largest `msg_t` after its `long`: the address, the data and its NUL.
+pub const MSG_T_MAX: usize = SOCKADDR_IN_LEN + MAX_DATA + 1;
+
+// ANCHOR: msg_t
+/// The bytes after `long msg_type` of the slides' `msg_t` (slide 25): `struct sockaddr_in addr;
+/// char msg_text[MAX_BUFSZ];`, the text ending in a NUL as their `msg_text[nbytes] = 0` ends it.
+/// A C `res_send` reads them with the slides' own struct.
+pub fn encode_msg_t(client: SocketAddrV4, data: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(SOCKADDR_IN_LEN + data.len() + 1);
+    bytes.extend_from_slice(&(libc::AF_INET as libc::sa_family_t).to_ne_bytes());
+    bytes.extend_from_slice(&client.port().to_be_bytes());
+    bytes.extend_from_slice(&client.ip().octets());
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(data);
+    bytes.push(0);
+    bytes
+}
+
+/// The client and the data of a received `msg_t` (its `msgsz` bytes after the `long`): the data is
+/// everything between the address and the final NUL, so it may hold NUL bytes of its own.
+pub fn decode_msg_t(text: &[u8]) -> Result<(SocketAddrV4, &[u8])> {
+    let family = (libc::AF_INET as libc::sa_family_t).to_ne_bytes();
+    match text {
+        [f0, f1, p0, p1, a, b, c, d, _, _, _, _, _, _, _, _, data @ .., 0] if [*f0, *f1] == family => {
+            Ok((SocketAddrV4::new(Ipv4Addr::new(*a, *b, *c, *d), u16::from_be_bytes([*p0, *p1])), data))
+        }
+        _ => Err(Error::other(format!("a {}-byte message that is not a msg_t echo request", text.len()))),
+    }
+}
+// ANCHOR_END: msg_t
 
 /// Every echo request goes on the queue as a message of this type; `res_send` asks for this type.
 pub const REQUEST: libc::c_long = 1;
@@ -126,6 +162,17 @@ impl Workers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_msg_t_is_a_sockaddr_in_and_a_c_string() {
+        let client = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 9999);
+        let bytes = encode_msg_t(client, b"hi\0there");
+        assert_eq!(bytes.len(), 16 + 8 + 1);
+        assert_eq!(&bytes[2..8], &[0x27, 0x0f, 127, 0, 0, 1], "port and address in network order");
+        assert_eq!(decode_msg_t(&bytes).unwrap(), (client, &b"hi\0there"[..]));
+        assert!(decode_msg_t(&bytes[..20]).is_err(), "no final NUL");
+        assert!(decode_msg_t(b"short\0").is_err());
+    }
 
     #[test]
     fn c_strings_carry_their_nul() {

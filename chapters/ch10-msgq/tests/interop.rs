@@ -148,7 +148,37 @@ fn mkq_and_qctl_on_a_queue_the_other_side_made() {
     assert_removed(&key);
 }
 
+/// The slides' msg_t crosses from our msgq_echoserv to a C res_send that reads it with the slides'
+/// struct, and the C sends the echo to the address in it, from a port of its own (res_send.c).
+fn a_c_res_send_answers_from_our_servers_queue() {
+    let dir = ScratchDir::new();
+    let res_send = build(dir.path(), "res_send");
+    let key = TestKey::new();
+    let mut server = Cmd::new("msgq_echoserv").args([key.arg().as_str(), "0", "--workers", "0"]).start();
+    let port: u16 =
+        server.expect_line("listening on 127.0.0.1:").rsplit(':').next().unwrap().parse().unwrap();
+    let mut c = c_cmd(&res_send).args([key.key().raw().to_string(), port.to_string()]).start();
+
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 64];
+    for text in ["aaaaaaaaaaaaaaaaaaaaaa", "bbbbb"] {
+        client.send_to(text.as_bytes(), ("127.0.0.1", port)).unwrap();
+        let (len, from) = client.recv_from(&mut buf).expect("the C res_send's echo");
+        assert_eq!(&buf[..len], text.as_bytes());
+        assert_ne!(from.port(), port, "a C res_send given KEY and PORT replies from its own socket");
+        let line = c.expect_line("reply process PID = ");
+        assert!(line.ends_with(&format!(" {text}")), "{line}");
+    }
+    // Stopping the server removes the queue; the C worker's msgrcv fails with EIDRM and it ends.
+    server.signal(testkit::Signal::SIGTERM);
+    server.finish().assert_success();
+    c.finish().assert_success();
+    assert_removed(&key);
+}
+
 testkit::main!(
+    a_c_res_send_answers_from_our_servers_queue,
     typed_messages_cross_between_c_and_rust_both_ways,
     c_sender_rust_receiver_msgtyp_is_the_pid,
     rust_sender_c_receiver_msgtyp_is_the_pid,

@@ -12,10 +12,9 @@ use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use ch10_msgq::{RECV_BUF, REQUEST, Workers};
+use ch10_msgq::{MAX_DATA, MSG_T_MAX, RECV_BUF, REQUEST, Workers, encode_msg_t};
 use clap::Parser;
 use shared::cleanup::Owned;
-use shared::echo::{EchoRecord, MAX_DATA, RECORD_MAX};
 use shared::ipc::{IPC_CREAT, IPC_EXCL, IPC_NOWAIT, Kind, MsqId};
 use shared::key::Key;
 use shared::msg::{MsgBuf, msgctl_stat, msgget, msgsnd_buf};
@@ -108,7 +107,7 @@ fn fork_and_exec(args: &Args, socket: &UdpSocket) -> Result<Child> {
 /// recvfrom() -> msgsnd(), forever; every CHECK_EVERY, look after the workers and the queue.
 fn receive_forever(args: &Args, socket: &UdpSocket, queue: MsqId, workers: &mut Workers) -> Result<()> {
     let mut datagram = vec![0u8; RECV_BUF];
-    let mut message = MsgBuf::with_capacity(RECORD_MAX);
+    let mut message = MsgBuf::with_capacity(MSG_T_MAX);
     let mut dropped = 0u64;
     // SO_RCVTIMEO: an idle server still wakes up to notice a dead worker.
     socket.set_read_timeout(Some(CHECK_EVERY)).call("setsockopt(SO_RCVTIMEO)")?;
@@ -119,9 +118,8 @@ fn receive_forever(args: &Args, socket: &UdpSocket, queue: MsqId, workers: &mut 
             Ok((len, client)) if len > MAX_DATA => {
                 println!("refused a {len}-byte datagram from {client}: over {MAX_DATA} bytes; not echoed")
             }
-            Ok((len, client)) => {
-                let record = EchoRecord { client, data: datagram[..len].to_vec() }.encode()?;
-                let size = message.fill(REQUEST, &record);
+            Ok((len, SocketAddr::V4(client))) => {
+                let size = message.fill(REQUEST, &encode_msg_t(client, &datagram[..len]));
                 // IPC_NOWAIT: a full queue drops the request instead of stopping the receiver.
                 match msgsnd_buf(queue, &message, size, IPC_NOWAIT) {
                     Ok(()) => {}
@@ -133,6 +131,7 @@ fn receive_forever(args: &Args, socket: &UdpSocket, queue: MsqId, workers: &mut 
                     Err(err) => return Err(err),
                 }
             }
+            Ok((_, SocketAddr::V6(_))) => {} // bound to 127.0.0.1: never an IPv6 client
             // SO_RCVTIMEO expired, or a signal interrupted the wait: just check below.
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
             Err(err) => return Err(err).call("recvfrom()"),

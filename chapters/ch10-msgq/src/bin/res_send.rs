@@ -7,10 +7,9 @@
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::AsFd;
 
-use ch10_msgq::REQUEST;
+use ch10_msgq::{MSG_T_MAX, REQUEST, decode_msg_t};
 use clap::Parser;
 use nix::sys::socket::{SockType, getsockopt, sockopt};
-use shared::echo::{EchoRecord, RECORD_MAX};
 use shared::key::Key;
 use shared::msg::{MSG_NOERROR, MsgBuf, msgget, msgrcv_buf};
 use shared::out::in_colour_of;
@@ -56,8 +55,8 @@ fn main() -> std::process::ExitCode {
             queue => queue?,
         };
         let pid = std::process::id();
-        // The record follows a C `long` mtype: 8 bytes on 64-bit Linux (errata: "4 bytes").
-        let mut message = MsgBuf::with_capacity(RECORD_MAX);
+        // msg_t after a C `long` msg_type: 8 bytes on 64-bit Linux (errata: the slides say 4).
+        let mut message = MsgBuf::with_capacity(MSG_T_MAX);
         loop {
             // MSG_NOERROR: a stray long message is cut and skipped, not left at the head (E2BIG).
             let len = match msgrcv_buf(queue, &mut message, REQUEST, MSG_NOERROR) {
@@ -68,8 +67,8 @@ fn main() -> std::process::ExitCode {
                 Err(err) if matches!(err.errno(), Some(Errno::EIDRM | Errno::EINVAL)) => return Ok(()),
                 Err(err) => return Err(err),
             };
-            let record = match EchoRecord::decode(&message.text()[..len]) {
-                Ok(record) => record,
+            let (client, data) = match decode_msg_t(&message.text()[..len]) {
+                Ok(request) => request,
                 Err(err) => {
                     eprintln!("res_send: skipped a {len}-byte message that is not an echo request: {err}");
                     continue;
@@ -77,13 +76,11 @@ fn main() -> std::process::ExitCode {
             };
             // Print first, then reply: once a client has its echo, the line is already written.
             if !args.quiet {
-                let line = format!("reply process PID = {pid} {}", printable(&record.data));
+                let line = format!("reply process PID = {pid} {}", printable(data));
                 println!("{}", in_colour_of(pid, &line));
             }
             // One client's failure (a vanished host, say) is not the next client's: report, go on.
-            if let Err(err) =
-                socket.send_to(&record.data, record.client).call(format!("sendto({})", record.client))
-            {
+            if let Err(err) = socket.send_to(data, client).call(format!("sendto({client})")) {
                 eprintln!("res_send: {err}");
             }
         }
