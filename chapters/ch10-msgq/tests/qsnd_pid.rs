@@ -81,6 +81,18 @@ fn it_removes_the_queue_after_receiving_even_one_it_found() {
     assert_eq!(gone.errno(), Some(shared::Errno::ENOENT));
 }
 
+/// The type is an address: a message of another type, already on the queue, is not the parent's.
+#[test]
+fn a_message_of_another_type_is_not_taken() {
+    let key = TestKey::new();
+    Cmd::new("mkq").arg(key.arg()).run().assert_success();
+    Cmd::new("qsend").args([key.arg().as_str(), "1", "not for you"]).run().assert_success();
+    let id = shared::msg::msgget(key.key(), 0).unwrap();
+    assert_eq!(shared::msg::msgctl_stat(id).unwrap().qnum, 1, "the kernel holds the other message");
+    let out = english("qsnd_pid").args([key.arg().as_str(), "-m", "Hi! my parent"]).run();
+    check_session(&out);
+}
+
 /// The seed's Korean lines, spaces lost in the PDF extraction: ours must match with spaces removed.
 #[test]
 fn in_korean_it_prints_the_slides_lines() {

@@ -72,8 +72,7 @@ fn main() -> std::process::ExitCode {
         }
         println!("listening on {address}");
         // ANCHOR_END: setup
-
-        // On an error, `workers` drops first (SIGTERM and reap), then `queue` (IPC_RMID).
+        // On an error `workers` drops (SIGTERM, reap), then `queue` (IPC_RMID).
         receive_forever(&args, &socket, queue.id(), &mut workers)
     })
 }
@@ -119,6 +118,7 @@ fn receive_forever(args: &Args, socket: &UdpSocket, queue: MsqId, workers: &mut 
                 println!("refused a {len}-byte datagram from {client}: over {MAX_DATA} bytes; not echoed")
             }
             Ok((len, SocketAddr::V4(client))) => {
+                // EXERCISE(msgq_echoserv): fill message with type REQUEST and encode_msg_t of the client and data, msgsnd_buf it with IPC_NOWAIT
                 let size = message.fill(REQUEST, &encode_msg_t(client, &datagram[..len]));
                 // IPC_NOWAIT: a full queue drops the request instead of stopping the receiver.
                 match msgsnd_buf(queue, &message, size, IPC_NOWAIT) {
@@ -130,6 +130,7 @@ fn receive_forever(args: &Args, socket: &UdpSocket, queue: MsqId, workers: &mut 
                     }
                     Err(err) => return Err(err),
                 }
+                // END EXERCISE
             }
             Ok((_, SocketAddr::V6(_))) => {} // bound to 127.0.0.1: never an IPv6 client
             // SO_RCVTIMEO expired, or a signal interrupted the wait: just check below.

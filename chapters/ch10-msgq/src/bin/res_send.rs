@@ -58,6 +58,7 @@ fn main() -> std::process::ExitCode {
         // msg_t after a C `long` msg_type: 8 bytes on 64-bit Linux (errata: the slides say 4).
         let mut message = MsgBuf::with_capacity(MSG_T_MAX);
         loop {
+            // EXERCISE(msgq_echoserv): msgrcv_buf of type REQUEST (MSG_NOERROR), decode_msg_t, print the line, send_to the client in the message
             // MSG_NOERROR: a stray long message is cut and skipped, not left at the head (E2BIG).
             let len = match msgrcv_buf(queue, &mut message, REQUEST, MSG_NOERROR) {
                 Ok(len) => len,
@@ -83,6 +84,7 @@ fn main() -> std::process::ExitCode {
             if let Err(err) = socket.send_to(data, client).call(format!("sendto({client})")) {
                 eprintln!("res_send: {err}");
             }
+            // END EXERCISE
         }
         // ANCHOR_END: reply_loop
     })
