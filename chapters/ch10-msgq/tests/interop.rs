@@ -1,7 +1,7 @@
 //! Our messages are C's messages. Small C programs of our own (tests/c/), built with the system's C
 //! compiler, meet the Rust programs on one queue in both directions:
 //! - peer.c speaks qsend's and qrecv's wire format (`struct { long mtype; char mtext[]; }`);
-//! - mkq.c, qctl.c and qsnd_pid.c do what slides 17–23 describe and print what their runs show.
+//! - mkq_qctl.c and qsnd_pid.c do what slides 17–23 describe and print what their runs show.
 //!   The slides show none of their code (only qsnd_pid's `msgctl(qid, IPC_RMID, 0)`): the C is ours.
 
 use std::path::{Path, PathBuf};
@@ -118,15 +118,15 @@ fn rust_sender_c_receiver_msgtyp_is_the_pid() {
     assert_removed(&key);
 }
 
-/// A queue made by the C mkq (0666, as slide 23 shows) is reported and removed by our qctl; one
+/// A queue made by the C mkq (mkq_qctl.c; 0666, as slide 23 shows) is reported and removed by our qctl; one
 /// made by our mkq (0600) by the C qctl. Ours in Korean prints the C's lines, spaces aside.
 fn mkq_and_qctl_on_a_queue_the_other_side_made() {
     let dir = ScratchDir::new();
-    let (c_mkq, c_qctl) = (build(dir.path(), "mkq"), build(dir.path(), "qctl"));
+    let c = build(dir.path(), "mkq_qctl");
     let key = TestKey::new();
     let decimal = key.key().raw().to_string();
 
-    let made = run_c(&c_mkq, &[&decimal]);
+    let made = run_c(&c, &["mkq", &decimal]);
     assert!(made.contains(&format!("key is = {decimal}\n")), "{made}");
     let id = shared::msg::msgget(key.key(), 0).expect("the C mkq made it");
     let report = Cmd::new("qctl").args(["--lang", "en", &key.arg()]).run();
@@ -139,7 +139,7 @@ fn mkq_and_qctl_on_a_queue_the_other_side_made() {
     let id = shared::msg::msgget(key.key(), 0).expect("our mkq made it");
     let ours = Cmd::new("qctl").args(["--lang", "ko", "--keep", &key.arg()]).run();
     ours.assert_success();
-    let theirs = run_c(&c_qctl, &[&decimal]);
+    let theirs = run_c(&c, &["qctl", &decimal]);
     let squeeze =
         |text: &str| -> Vec<String> { text.lines().map(|l| l.split_whitespace().collect()).collect() };
     assert_eq!(squeeze(&ours.stdout)[..4], squeeze(&theirs)[..4], "the same four fields, the same labels");
