@@ -15,8 +15,9 @@ use shared::{Errno, Error, Result};
 
 /// `struct sockaddr_in` in memory: family (native endian), port and address (network order), 8 zeros.
 pub const SOCKADDR_IN_LEN: usize = 16;
-/// The most data one request carries (the slides leave MAX_BUFSZ open; ours is this plus the NUL).
-pub const MAX_DATA: usize = 4000;
+/// The most data one request carries, as in the pipe servers' record (the slides leave MAX_BUFSZ
+/// open; ours is this plus the NUL).
+pub use shared::echo::MAX_DATA;
 /// The largest `msg_t` after its `long`: the address, the data and its NUL.
 pub const MSG_T_MAX: usize = SOCKADDR_IN_LEN + MAX_DATA + 1;
 

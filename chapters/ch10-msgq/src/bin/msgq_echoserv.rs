@@ -1,12 +1,6 @@
 //! `msgq_echoserv`: the slides' UDP echo server on a message queue (slides ch. 8 §8.3, slides
 //! 24–26). One process receives every request and puts it on the queue; several `res_send`
 //! processes, started by fork + exec, take the requests with `msgrcv()` and answer the clients.
-//!
-//! ```text
-//!                                                      ┌─▶ res_send ─┐
-//!  client ─▶ recvfrom() ─▶ msgsnd(type 1) ─▶ queue ─┼─▶ res_send ─┼─▶ sendto() ─▶ client
-//!                                                      └─▶ res_send ─┘
-//! ```
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -28,7 +22,9 @@ use shared::{CallContext, Errno, Error, Result};
 #[command(after_help = "Examples:
   msgq_echoserv 12345 9999             queue key 12345, port 9999, three reply processes
   msgq_echoserv 12345 9999 --respawn   replace a reply process that is killed
-  udpechocli 127.0.0.1 9999            (another terminal) type lines, see them echoed")]
+  udpechocli 127.0.0.1 9999            (another terminal) type lines, see them echoed
+
+A datagram of more than 4000 bytes gets no echo.")]
 struct Args {
     /// Key of the message queue to create (decimal or 0x hex).
     #[arg(value_parser = shared::cli::shared_key)]
@@ -38,6 +34,9 @@ struct Args {
     /// How many reply processes (res_send) to start; 0 starts none (run `res_send` yourself).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=64))]
     workers: u16,
+    /// IPv4 address to bind to (a msg_t holds a sockaddr_in).
+    #[arg(long, value_name = "ADDR", default_value_t = Ipv4Addr::LOCALHOST)]
+    bind: Ipv4Addr,
     /// Start a new reply process whenever one is killed.
     #[arg(long)]
     respawn: bool,
@@ -62,7 +61,7 @@ fn main() -> std::process::ExitCode {
             .map_err(|err| explain_key_error(err, Kind::MessageQueue, args.key, "another KEY"))?;
         println!("message queue id = {} (key {})", queue.id(), args.key);
 
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+        let address = SocketAddr::from((args.bind, args.port));
         let socket = UdpSocket::bind(address).call(format!("bind({address})"))?;
         let address = socket.local_addr().call("getsockname()")?;
         sibling("res_send")?; // fail here, clearly, if the worker binary is missing
@@ -132,7 +131,7 @@ fn receive_forever(args: &Args, socket: &UdpSocket, queue: MsqId, workers: &mut 
                 }
                 // END EXERCISE
             }
-            Ok((_, SocketAddr::V6(_))) => {} // bound to 127.0.0.1: never an IPv6 client
+            Ok((_, SocketAddr::V6(_))) => {} // bound to an IPv4 address: never an IPv6 client
             // SO_RCVTIMEO expired, or a signal interrupted the wait: just check below.
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
             Err(err) => return Err(err).call("recvfrom()"),
