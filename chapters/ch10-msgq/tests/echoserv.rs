@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use shared::echo::RECORD_MAX;
+use ch10_msgq::MSG_T_MAX;
 use shared::msg::{msgctl_rmid, msgctl_set, msgctl_stat, msgget};
 use shared::{Errno, ipc::MsqId};
 use testkit::{Cmd, Running, Signal, TestKey, assert_transcript, process_group_alive};
@@ -231,7 +231,7 @@ fn a_full_queue_drops_requests_and_the_server_keeps_receiving() {
     // Room for exactly three full records, whatever this machine's msgmnb. (The owner may lower
     // msg_qbytes; only raising it past msgmnb needs CAP_SYS_RESOURCE.)
     let mut stat = msgctl_stat(queue).unwrap();
-    stat.qbytes = 3 * RECORD_MAX as u64 + 100;
+    stat.qbytes = 3 * MSG_T_MAX as u64 + 100;
     msgctl_set(queue, &stat).unwrap();
 
     let socket = client(server.port);

@@ -5,6 +5,11 @@ use std::process::Command;
 
 use testkit::{Cmd, TestKey, assert_transcript, is_root};
 
+/// qctl in an English locale, whatever the grader's own.
+fn english(name: &str) -> Cmd {
+    Cmd::new(name).env("LC_ALL", "C")
+}
+
 /// The test's key (in the command line, in hex, and in `key is =`, in decimal) and the queue ids.
 fn redacted(out: &testkit::Output, key: &TestKey) -> String {
     let decimal = format!("key is = {}", key.key().raw());
@@ -13,6 +18,10 @@ fn redacted(out: &testkit::Output, key: &TestKey) -> String {
         (decimal.as_str(), "key is = [KEY]"),
         (r"queue id = \d+", "queue id = [ID]"),
         (r"message queue \d+", "message queue [ID]"),
+        (r"메시지 큐 \d+", "메시지 큐 [ID]"),
+        (r"(유효 사용자 [UG]ID) : \d+", "$1 : [ID]"),
+        (r"(최대 바이트 수) : \d+", "$1 : [MSGMNB]"),
+        (r"(마지막 변경) : .*", "$1 : [TIME]"),
         (r"(owner UID +): \d+", "$1: [UID]"),
         (r"(owner GID +): \d+", "$1: [GID]"),
         (r"(max bytes of the queue) : \d+", "$1 : [MSGMNB]"),
@@ -46,7 +55,7 @@ fn mkq_prints_the_slides_three_lines_and_leaves_the_queue_for_qctl() {
     let id = shared::msg::msgget(key.key(), 0).expect("the queue outlives mkq");
     assert_eq!(i64::from(id.0), created);
 
-    let report = Cmd::new("qctl").arg(key.arg()).run();
+    let report = english("qctl").arg(key.arg()).run();
     report.assert_success();
     let msgmnb: i64 = std::fs::read_to_string("/proc/sys/kernel/msgmnb").unwrap().trim().parse().unwrap();
     assert_eq!(number_after(&report.stdout, "max bytes of the queue"), msgmnb);
@@ -62,7 +71,7 @@ fn qctl_shows_the_traffic_and_keep_leaves_the_queue() {
     Cmd::new("mkq").arg(key.arg()).run().assert_success();
     Cmd::new("qsend").args([key.arg().as_str(), "1", "Hi! my parent"]).run().assert_success();
 
-    let kept = Cmd::new("qctl").args(["--keep", &key.arg()]).run();
+    let kept = english("qctl").args(["--keep", &key.arg()]).run();
     kept.assert_success();
     assert_eq!(number_after(&kept.stdout, "messages on the queue"), 1);
     assert_eq!(number_after(&kept.stdout, "bytes on the queue"), 14, "13 characters and the NUL");
@@ -75,7 +84,7 @@ fn qctl_shows_the_traffic_and_keep_leaves_the_queue() {
 
     Cmd::new("qsend").args([key.arg().as_str(), "2", "unread"]).run().assert_success();
     Cmd::new("qrecv").args([key.arg().as_str(), "--type", "1"]).run().assert_success();
-    let removed = Cmd::new("qctl").arg(key.arg()).run();
+    let removed = english("qctl").arg(key.arg()).run();
     removed.assert_success();
     assert!(number_after(&removed.stdout, "last receiver PID") > 0);
     assert!(removed.stdout.contains("removed, with its 1 unread message(s)"), "{}", removed.stdout);
@@ -87,7 +96,7 @@ fn the_queue_shows_in_the_systems_ipcs() {
     Cmd::new("qsend").args([key.arg().as_str(), "1", "abc"]).run().assert_success();
     let ipcs = Command::new("ipcs").arg("-q").output();
     // Remove it before asserting, so a failure does not also leak it.
-    let removed = Cmd::new("qctl").arg(key.arg()).run();
+    let removed = english("qctl").arg(key.arg()).run();
     let Ok(ipcs) = ipcs else {
         testkit::skip("no `ipcs` (util-linux) on this system");
     };
@@ -123,8 +132,8 @@ fn excl_fails_on_an_existing_queue_and_qctl_on_a_missing_one() {
         .run()
         .assert_error(1, &format!("msgget(key={}): EEXIST", key.arg()));
     Cmd::new("mkq").arg(key.arg()).run().assert_success(); // without IPC_EXCL it is found again
-    Cmd::new("qctl").arg(key.arg()).run().assert_success();
-    Cmd::new("qctl").arg(key.arg()).run().assert_error(1, &format!("msgget(key={}): ENOENT", key.arg()));
+    english("qctl").arg(key.arg()).run().assert_success();
+    english("qctl").arg(key.arg()).run().assert_error(1, &format!("msgget(key={}): ENOENT", key.arg()));
     Cmd::new("mkq").arg("0").run().assert_error(2, "no other process can find");
     Cmd::new("mkq").args(["--mode", "800", "5"]).run().assert_error(2, "not a permission mode");
     Cmd::new("mkq").arg("x12").run().assert_error(2, "is not a key");
@@ -136,13 +145,82 @@ fn another_user_cannot_stat_or_remove_a_0600_queue() {
     // binds its owner too (only root ignores modes).
     let mode = if is_root() { "600" } else { "000" };
     Cmd::new("mkq").args(["--mode", mode, &key.arg()]).run().assert_success();
-    let denied = Cmd::new("qctl").arg(key.arg()).unprivileged().run();
+    let denied = english("qctl").arg(key.arg()).unprivileged().run();
     // The owner may always remove it, whatever the mode.
     shared::msg::msgctl_rmid(shared::msg::msgget(key.key(), 0).unwrap()).unwrap();
     denied.assert_error(1, "IPC_STAT): EACCES (Permission denied)");
 }
 
+/// Slide 23's five lines, in the seed's form (its PDF text lost the spaces): ours match them with
+/// the spaces removed, the same fields in the same order; the kernel says the queue is gone.
+fn qctl_in_korean_prints_the_slides_lines() {
+    let key = TestKey::new();
+    Cmd::new("mkq").args(["--mode", "666", &key.arg()]).run().assert_success();
+    let id = shared::msg::msgget(key.key(), 0).expect("mkq made it");
+    let ds = shared::msg::msgctl_stat(id).unwrap();
+    let out = Cmd::new("qctl").arg(key.arg()).env("LC_ALL", "").env("LC_MESSAGES", "ko_KR.UTF-8").run();
+    out.assert_success();
+    let squeezed: Vec<String> = out.stdout.lines().map(|line| line.split_whitespace().collect()).collect();
+    assert_eq!(squeezed[0], format!("큐의최대바이트수:{}", ds.qbytes));
+    assert_eq!(squeezed[1], format!("큐의유효사용자UID:{}", ds.perm.uid));
+    assert_eq!(squeezed[2], format!("큐의유효사용자GID:{}", ds.perm.gid));
+    assert_eq!(squeezed[3], "큐접근권한:0666");
+    assert_eq!(squeezed.last().unwrap(), &format!("메시지큐{id}삭제됨"));
+    assert_eq!(shared::msg::msgget(key.key(), 0).unwrap_err().errno(), Some(shared::Errno::ENOENT));
+    assert_transcript!("qctl_ko", redacted(&out, &key));
+    // --lang beats the locale; an error keeps the call and errno name and explains in Korean.
+    let missing = Cmd::new("qctl").args(["--lang", "ko", &key.arg()]).env("LC_ALL", "C").run();
+    missing.assert_error(1, &format!("msgget(key={}): ENOENT", key.arg()));
+    assert!(missing.stderr.contains("그 키의 메시지 큐가 없음"), "{}", missing.stderr);
+}
+
+/// The textbook's key: ftok("keyfile", 1). mkq and qctl given the same file meet on one queue.
+fn keyfile_makes_the_key_with_ftok() {
+    let dir = testkit::ScratchDir::new();
+    let keyfile = dir.path().join("keyfile");
+    std::fs::write(&keyfile, "").unwrap();
+    let key = shared::key::ftok(&keyfile, 1).unwrap();
+    let path = keyfile.to_str().unwrap();
+    let made = Cmd::new("mkq").args(["--keyfile", path]).run();
+    made.assert_success();
+    assert!(made.stdout.contains(&format!("key is = {}\n", key.raw())), "{}", made.stdout);
+    let id = shared::msg::msgget(key, 0).expect("the queue of ftok(keyfile, 1)");
+    let removed = english("qctl").args(["--keyfile", path]).run();
+    // Removed before asserting: a failure must not leak the queue.
+    if shared::msg::msgget(key, 0).is_ok() {
+        let _ = shared::msg::msgctl_rmid(id);
+    }
+    removed.assert_success();
+    assert!(removed.stdout.ends_with(&format!("message queue {id} removed\n")));
+    Cmd::new("mkq").args(["--keyfile", path, "5"]).run().assert_error(2, "cannot be used with");
+}
+
+/// The workbook's own session on one queue (the slides never run one): mkq makes it, qsend puts
+/// a message on it, qctl reports the unread message and removes the queue with it.
+fn the_workbooks_session_mkq_qsend_qctl() {
+    let key = TestKey::new();
+    let made = Cmd::new("mkq").arg(key.arg()).run();
+    made.assert_success();
+    let sent = Cmd::new("qsend").args([key.arg().as_str(), "1", "Hi! my parent"]).run();
+    sent.assert_success();
+    let id = shared::msg::msgget(key.key(), 0).unwrap();
+    assert_eq!(shared::msg::msgctl_stat(id).unwrap().qnum, 1, "the kernel holds the message");
+    let report = english("qctl").arg(key.arg()).run();
+    report.assert_success();
+    assert_eq!(number_after(&report.stdout, "messages on the queue"), 1);
+    assert!(number_after(&report.stdout, "last sender PID") > 0, "qsend sent it");
+    assert!(shared::msg::msgget(key.key(), 0).is_err(), "qctl removed it");
+    let session: String = [&made, &sent, &report]
+        .iter()
+        .map(|out| redacted(out, &key).replace(&format!("{} ", key.key().raw()), "[KEY] "))
+        .collect();
+    assert_transcript!("workbook_session", session);
+}
+
 testkit::main!(
+    qctl_in_korean_prints_the_slides_lines,
+    keyfile_makes_the_key_with_ftok,
+    the_workbooks_session_mkq_qsend_qctl,
     mkq_prints_the_slides_three_lines_and_leaves_the_queue_for_qctl,
     qctl_shows_the_traffic_and_keep_leaves_the_queue,
     the_queue_shows_in_the_systems_ipcs,

@@ -1,27 +1,23 @@
-//! `res_send`: the slides' RES_SEND_PROC, a reply process of `msgq_echoserv`. It waits on the
-//! server's message queue; each message holds a client's address and the data to echo, and the
-//! reply process sends the data back to that client.
-//!
-//! Several run at once on one queue and nothing coordinates them: the kernel gives each message to
-//! exactly one waiting `msgrcv()`, in the order the receivers started waiting (a FIFO list of
-//! waiters in `ipc/msg.c`; a worker that has just replied joins its tail). That is why a quiet run
-//! shows the requests answered by the workers in turn. (The slides credit the CPU scheduler, which
-//! plays no part. Under load, when no worker is waiting, a message waits on the queue and goes to
-//! whichever worker asks first, so the turns are no longer strict.)
+//! `res_send`: the slides' RES_SEND_PROC, a reply process of `msgq_echoserv` (slides ch. 8 §8.3,
+//! slides 24 and 26 name it; its code is not shown: this one is ours). It waits on the server's
+//! queue; each message holds a client's address and the data, which it sends back to that client.
+//! Several wait on one queue and nothing coordinates them: the kernel gives each message to exactly
+//! one waiting `msgrcv()`, in the order they started waiting (book: ch10-msgq-echo).
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::AsFd;
 
+use ch10_msgq::{MSG_T_MAX, REQUEST, decode_msg_t};
 use clap::Parser;
 use nix::sys::socket::{SockType, getsockopt, sockopt};
-use shared::echo::{EchoRecord, RECORD_MAX};
 use shared::key::Key;
 use shared::msg::{MSG_NOERROR, MsgBuf, msgget, msgrcv_buf};
 use shared::out::in_colour_of;
 use shared::process::Signal;
 use shared::{CallContext, Errno, Error, Result};
 
-/// Answer the echo requests that msgq_echoserv puts on its message queue.
+/// Answer the echo requests that msgq_echoserv puts on its message queue (slides ch. 8 §8.3,
+/// slides 24, 26: res_send.c, named but not listed; ours).
 #[derive(Parser)]
 #[command(
     after_help = "msgq_echoserv starts its reply processes itself (as `res_send KEY PORT --stdin-socket`).
@@ -47,9 +43,6 @@ struct Args {
     quiet: bool,
 }
 
-/// The message type msgq_echoserv gives every request.
-const REQUEST: libc::c_long = 1;
-
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
@@ -62,26 +55,21 @@ fn main() -> std::process::ExitCode {
             queue => queue?,
         };
         let pid = std::process::id();
-        // The record after a `long` mtype: 8 bytes on 64-bit Linux, not the "first 4 bytes" the
-        // slides promise, which is why MsgBuf lays the message out with C's own `long`.
-        let mut message = MsgBuf::with_capacity(RECORD_MAX);
+        // msg_t after a C `long` msg_type: 8 bytes on 64-bit Linux (errata: the slides say 4).
+        let mut message = MsgBuf::with_capacity(MSG_T_MAX);
         loop {
-            // Wait for a request. MSG_NOERROR: a message too long for a record (someone else's,
-            // sent with qsend) is cut short and then skipped below; without it, msgrcv() would
-            // fail with E2BIG and leave it at the head of the queue, and we would spin on it.
+            // EXERCISE(msgq_echoserv): msgrcv_buf of type REQUEST (MSG_NOERROR), decode_msg_t, print the line, send_to the client in the message
+            // MSG_NOERROR: a stray long message is cut and skipped, not left at the head (E2BIG).
             let len = match msgrcv_buf(queue, &mut message, REQUEST, MSG_NOERROR) {
                 Ok(len) => len,
-                // msgrcv() is never restarted after a signal handler, SA_RESTART or not
-                // (`man 7 signal`): a C worker that treats EINTR as fatal dies of any signal it
-                // catches.
+                // msgrcv() is never restarted after a signal handler (`man 7 signal`).
                 Err(err) if err.errno() == Some(Errno::EINTR) => continue,
-                // The queue was removed (the server is stopping, or `ipcrm`): our work is done.
-                // EIDRM if it went while we waited, EINVAL if it was already gone.
+                // The queue was removed while we waited (EIDRM) or before (EINVAL): work done.
                 Err(err) if matches!(err.errno(), Some(Errno::EIDRM | Errno::EINVAL)) => return Ok(()),
                 Err(err) => return Err(err),
             };
-            let record = match EchoRecord::decode(&message.text()[..len]) {
-                Ok(record) => record,
+            let (client, data) = match decode_msg_t(&message.text()[..len]) {
+                Ok(request) => request,
                 Err(err) => {
                     eprintln!("res_send: skipped a {len}-byte message that is not an echo request: {err}");
                     continue;
@@ -89,15 +77,14 @@ fn main() -> std::process::ExitCode {
             };
             // Print first, then reply: once a client has its echo, the line is already written.
             if !args.quiet {
-                let line = format!("reply process PID = {pid} {}", printable(&record.data));
+                let line = format!("reply process PID = {pid} {}", printable(data));
                 println!("{}", in_colour_of(pid, &line));
             }
             // One client's failure (a vanished host, say) is not the next client's: report, go on.
-            if let Err(err) =
-                socket.send_to(&record.data, record.client).call(format!("sendto({})", record.client))
-            {
+            if let Err(err) = socket.send_to(data, client).call(format!("sendto({client})")) {
                 eprintln!("res_send: {err}");
             }
+            // END EXERCISE
         }
         // ANCHOR_END: reply_loop
     })
@@ -106,9 +93,7 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: stdin_socket
 /// The server's socket, which msgq_echoserv made our standard input before exec'ing us.
 fn socket_on_stdin(port: u16) -> Result<UdpSocket> {
-    // If the server dies, even by SIGKILL, the kernel sends us SIGTERM, so no worker is left
-    // waiting on a queue nobody feeds. (Had the server died between its fork() and this call, we
-    // would already belong to init and get no signal: a window of microseconds.)
+    // If the server dies, even by SIGKILL, the kernel sends us SIGTERM: no worker waits for ever.
     nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).call("prctl(PR_SET_PDEATHSIG)")?;
     let not_a_socket = |err: Error| {
         Error::other(format!(
@@ -131,7 +116,7 @@ fn socket_on_stdin(port: u16) -> Result<UdpSocket> {
 }
 // ANCHOR_END: stdin_socket
 
-/// The C original's way: a socket of our own, on a port the kernel picks.
+/// A worker given only KEY and PORT must make a socket of its own, on a port the kernel picks.
 fn own_socket(port: u16) -> Result<UdpSocket> {
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).call("bind(0.0.0.0:0)")?;
     let local = socket.local_addr().call("getsockname()")?;

@@ -11,8 +11,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use ch10_msgq::load::{TAG_LEN, Tally, payload, report};
 use clap::Parser;
-use shared::{CallContext, Error, Result};
+use shared::{CallContext, Result};
 
 /// Load-test a UDP echo server: many clients, every echo checked, throughput and latency.
 #[derive(Parser)]
@@ -45,24 +46,6 @@ struct Args {
     retries: u32,
 }
 
-/// The tag that starts every datagram: `CCCCC:SSSSSSSSSS` (client, sequence number), 16 bytes.
-const TAG_LEN: usize = 16;
-
-/// What one client saw.
-#[derive(Default)]
-struct Tally {
-    /// Microseconds from the first send of each datagram to its exact echo.
-    latencies_us: Vec<u64>,
-    /// Datagrams sent again after a timeout.
-    resent: u64,
-    /// Echoes of a datagram already given up on or resent (they arrive after the resend).
-    late: u64,
-    /// Echoes that were not exactly what this client sent.
-    wrong: u64,
-    /// Datagrams with no echo after all retries.
-    lost: u64,
-}
-
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
@@ -70,7 +53,6 @@ fn main() -> std::process::ExitCode {
         // No more clients than datagrams: a client with nothing to send would only skew the count.
         let clients = u64::from(args.clients).min(args.count);
 
-        // ANCHOR: run
         // Every client is ready (socket bound and connected) before the clock starts.
         let start_line = Barrier::new(clients as usize + 1);
         let (tallies, elapsed) = std::thread::scope(|scope| {
@@ -88,19 +70,17 @@ fn main() -> std::process::ExitCode {
                 threads.into_iter().map(|thread| thread.join().expect("a client thread panicked")).collect();
             (tallies, start.elapsed())
         });
-        // ANCHOR_END: run
-        report(&args, server, clients, &tallies?, elapsed)
+        report(args.count, args.size, server, clients, &tallies?, elapsed)
     })
 }
 
-// ANCHOR: client
 /// One client: `count` datagrams, one at a time, each checked against its echo.
 fn run_client(args: &Args, server: SocketAddr, id: u64, count: u64, start_line: &Barrier) -> Result<Tally> {
     // If setting up fails, still reach the start line, or main would wait there forever.
     let socket = connect(server, args.timeout_ms);
     start_line.wait();
     let socket = socket?;
-    let mut buf = vec![0u8; 65_536];
+    let mut buf = vec![0u8; ch10_msgq::RECV_BUF];
     let mut warmup = Tally::default();
     for seq in 0..args.warmup {
         echo_one(&socket, args, &payload(id, seq, args.size), &mut buf, &mut warmup)?;
@@ -164,51 +144,3 @@ fn echo_one(
     tally.lost += 1;
     Ok(())
 }
-
-/// Datagram `seq` of client `id`: its tag, then letters that differ with the sequence number, so an
-/// echo of the wrong datagram, or with bytes swapped or cut, never matches.
-fn payload(id: u64, seq: u64, size: u32) -> Vec<u8> {
-    let mut bytes = format!("{id:05}:{seq:010}").into_bytes();
-    let letters = (0u64..).map(|i| b'a' + ((i + seq) % 26) as u8);
-    bytes.extend(letters.take(size as usize - TAG_LEN));
-    bytes
-}
-// ANCHOR_END: client
-
-// ANCHOR: report
-fn report(args: &Args, server: SocketAddr, clients: u64, tallies: &[Tally], elapsed: Duration) -> Result<()> {
-    let sum = |field: fn(&Tally) -> u64| tallies.iter().map(field).sum::<u64>();
-    let (resent, late, wrong, lost) = (sum(|t| t.resent), sum(|t| t.late), sum(|t| t.wrong), sum(|t| t.lost));
-    let mut latencies: Vec<u64> = tallies.iter().flat_map(|t| t.latencies_us.iter().copied()).collect();
-    latencies.sort_unstable();
-    let echoed = latencies.len() as u64;
-    let plural = if clients == 1 { "" } else { "s" };
-    println!(
-        "udp_load: {} datagrams of {} bytes from {clients} client{plural} to {server}",
-        args.count, args.size
-    );
-    println!(
-        "echoed {echoed}/{} exactly ({resent} resent, {late} late, {wrong} wrong, {lost} lost)",
-        args.count
-    );
-    let seconds = elapsed.as_secs_f64();
-    println!("throughput: {:.0} echoes/s ({echoed} in {seconds:.3} s)", echoed as f64 / seconds);
-    if let Some(&max) = latencies.last() {
-        // Nearest rank: the smallest latency that at least p% of the echoes did not exceed.
-        let percentile = |p: usize| latencies[(p * latencies.len()).div_ceil(100).max(1) - 1];
-        println!(
-            "latency: p50 {} us, p90 {} us, p99 {} us, max {max} us",
-            percentile(50),
-            percentile(90),
-            percentile(99)
-        );
-    }
-    if wrong > 0 || lost > 0 {
-        return Err(Error::other(format!(
-            "{lost} of {} datagrams were never echoed and {wrong} echoes were wrong",
-            args.count
-        )));
-    }
-    Ok(())
-}
-// ANCHOR_END: report
