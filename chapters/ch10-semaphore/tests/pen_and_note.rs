@@ -97,9 +97,8 @@ fn the_kernel_sees_pen_and_note_taken_together() {
     let args = ["--lang", "en", "--key", &k, "--pens", "2", "--notes", "1", "--study-ms", "60000"];
     let mut running = Cmd::new("pen_and_note").args(args).start();
     running.expect_line("studies");
-    let set = common::wait_until(&k, "two other students asleep in semop", |set| {
-        set[0].ncnt + set[1].ncnt >= 2
-    });
+    let set =
+        common::wait_until(&k, "two other students asleep in semop", |set| set[0].ncnt + set[1].ncnt >= 2);
     let values = (set[0].value, set[1].value);
     running.signal_group(Signal::SIGINT);
     running.finish();
