@@ -825,16 +825,16 @@ pub mod harness {
                     },
                 })
             })
-            .collect();
+            .collect::<Vec<Trial>>();
         // Several names (the grader's `--exact a b c`): one run each, so no name is padded to the
         // longest and every `test NAME ... ok` line reads as libtest's own.
-        let trials: Vec<Trial> = trials;
         let failed = if names.len() < 2 {
             libtest_mimic::run(&args, trials).has_failed()
         } else {
-            trials
-                .into_iter()
-                .fold(false, |failed, trial| libtest_mimic::run(&args, vec![trial]).has_failed() || failed)
+            // Every trial runs: collect first, then look (`any` would stop at the first failure).
+            let failed: Vec<bool> =
+                trials.into_iter().map(|trial| libtest_mimic::run(&args, vec![trial]).has_failed()).collect();
+            failed.contains(&true)
         };
         let mut reasons = std::mem::take(&mut *skipped.lock().unwrap_or_else(|e| e.into_inner()));
         if !reasons.is_empty() {
@@ -873,7 +873,7 @@ pub mod harness {
             }
         }
         if names.len() < 2 {
-            options.extend(names.drain(..));
+            options.append(&mut names);
         }
         (Arguments::from_iter(options), names)
     }

@@ -1,4 +1,6 @@
-//! What several test files need: reading `semtool show`, and waiting for a state with a deadline.
+//! What several test files need: reading `semtool show`, waiting for a state with a deadline, and
+//! reading a witness file.
+#![allow(dead_code)] // each test file uses a part of it
 
 use std::time::{Duration, Instant};
 
