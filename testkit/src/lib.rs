@@ -72,6 +72,18 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// Compile the C program `source` into `dir` with the system's `cc` (C11, warnings as errors) and
+/// return its path, or skip the test where there is no C compiler.
+pub fn build_c(source: &Path, dir: &Path) -> PathBuf {
+    let program = dir.join(source.file_stem().expect("a C file name"));
+    let flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"];
+    match Command::new("cc").args(flags).arg(&program).arg(source).output() {
+        Ok(out) if out.status.success() => program,
+        Ok(out) => panic!("cc failed on {}:\n{}", source.display(), String::from_utf8_lossy(&out.stderr)),
+        Err(err) => skip(format!("no C compiler (`cc`: {err}); install gcc or clang to run this test")),
+    }
+}
+
 /// The first CPU this test process may run on: the one to pin "both on one CPU" runs to. A grader
 /// may run the tests in a container or under `taskset` without CPU 0.
 pub fn first_allowed_cpu() -> String {

@@ -13,20 +13,7 @@ use testkit::{Cmd, ScratchDir, TestKey};
 
 /// Build tests/c/semlock.c into `dir`, or skip the test (no compiler).
 fn build_c_semlock(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/semlock.c");
-    let program = dir.join("semlock_c");
-    let built = Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&program)
-        .arg(&source)
-        .output();
-    match built {
-        Ok(out) if out.status.success() => program,
-        Ok(out) => panic!("cc failed on {}:\n{}", source.display(), String::from_utf8_lossy(&out.stderr)),
-        Err(err) => {
-            testkit::skip(format!("no C compiler (`cc`: {err}); install gcc or clang to run this test"))
-        }
-    }
+    testkit::build_c(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/semlock.c"), dir)
 }
 
 /// Start the C semlock: its main returns at once, its three children keep its stdout and stderr.
