@@ -8,24 +8,8 @@ use shared::sem::{SemOp, semget, semop};
 use shared::shm::{shmat, shmget};
 use testkit::{Cmd, Signal, TestKey, assert_transcript};
 
-/// `(accesses, errors)` of each `[pid:N] accesses=A, errors=E` line, then the total's: the
-/// summary format shmbusyaccess prints too.
-fn tallies(stdout: &str) -> (Vec<(u64, u64)>, (u64, u64)) {
-    let numbers = |line: &str| {
-        let value = |name: &str| -> u64 {
-            let rest = line.split(name).nth(1).unwrap_or_else(|| panic!("no {name} in {line:?}"));
-            rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
-        };
-        (value("accesses="), value("errors="))
-    };
-    let racers =
-        stdout.lines().filter(|l| l.starts_with("[pid:") && l.contains("accesses=")).map(numbers).collect();
-    let total = stdout.lines().find(|l| l.starts_with("total: ")).map(numbers).expect("a total line");
-    (racers, total)
-}
-
 fn assert_no_errors(stdout: &str, iterations: u64) {
-    let (racers, total) = tallies(stdout);
+    let (racers, total) = testkit::tallies(stdout);
     assert_eq!(racers, vec![(iterations, 0); 3], "three racers, every access right:\n{stdout}");
     assert_eq!(total, (3 * iterations, 0), "{stdout}");
     assert!(!stdout.contains("Error(count="), "{stdout}");
