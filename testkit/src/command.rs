@@ -446,3 +446,17 @@ impl Output {
         redact(&redact(&self.transcript(), STANDARD_REDACTIONS), extra)
     }
 }
+
+/// Compile the C program `source` into `dir` with the system's `cc` (C11, warnings as errors) and
+/// return its path, or skip the test where there is no C compiler.
+pub fn build_c(source: &Path, dir: &Path) -> PathBuf {
+    let program = dir.join(source.file_stem().expect("a C file name"));
+    let flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"];
+    match Command::new("cc").args(flags).arg(&program).arg(source).output() {
+        Ok(out) if out.status.success() => program,
+        Ok(out) => panic!("cc failed on {}:\n{}", source.display(), String::from_utf8_lossy(&out.stderr)),
+        Err(err) => {
+            crate::skip(format!("no C compiler (`cc`: {err}); install gcc or clang to run this test"))
+        }
+    }
+}

@@ -27,7 +27,7 @@ mod procfs;
 mod snapshot;
 mod tally;
 
-pub use command::{Cmd, DEFAULT_TIMEOUT, Output, Running, bin, is_root};
+pub use command::{Cmd, DEFAULT_TIMEOUT, Output, Running, bin, build_c, is_root};
 pub use harness::skip;
 pub use insta;
 pub use keys::{ScratchDir, TestKey};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use testkit::{Cmd, IpcNamespace, Signal, TestKey, assert_transcript, process_group_alive};
+use testkit::{Cmd, IpcNamespace, ScratchDir, Signal, TestKey, assert_transcript, process_group_alive};
 
 /// What differs between runs besides pids: the test's key and the set's id.
 const REDACT: &[(&str, &str)] = &[
@@ -51,10 +51,49 @@ fn critical_sections_take_turns() {
     assert_transcript!("semlock", out.redacted(REDACT));
 }
 
+/// The witness file, written inside each critical section, shows one holder at a time, and the
+/// set's value is 1 again at the end: the kernel's record, not the program's stdout.
+fn the_witness_sees_one_holder_at_a_time() {
+    let key = TestKey::new();
+    let dir = ScratchDir::new();
+    let witness = dir.path().join("witness");
+    let args = ["--key", &key.arg(), "--hold-ms", "50", "--children", "5"];
+    let out = Cmd::new("semlock").args(args).arg("--witness").arg(witness.to_str().unwrap()).run();
+    out.assert_success();
+    let mut order = common::one_at_a_time(&witness);
+    order.sort();
+    order.dedup();
+    assert_eq!(order.len(), 5, "five different children went in");
+}
+
+/// SEM_UNDO: kill the child that holds the lock, and the kernel gives it back to the next one.
+fn a_killed_holder_gives_the_lock_back() {
+    let key = TestKey::new();
+    let mut running = Cmd::new("semlock").args(["--key", &key.arg(), "--hold-ms", "600000"]).start();
+    let line = running.expect_line("Lock : process");
+    let holder: i32 = line.rsplit(' ').next().and_then(|pid| pid.parse().ok()).expect("a pid");
+    common::wait_until(&key.arg(), "two children waiting for the lock", |set| set[0].ncnt == 2);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(holder), Signal::SIGKILL).expect("kill the holder");
+    // Without SEM_UNDO on its P the value stays 0, and this line never comes.
+    let next = running.expect_line("Lock : process");
+    assert!(!next.ends_with(&format!(" {holder}")), "{next}");
+    running.signal_group(Signal::SIGINT);
+    running.finish();
+}
+
 fn without_the_lock_every_child_is_inside_at_once() {
     let key = TestKey::new();
-    let out = Cmd::new("semlock").args(["--key", &key.arg(), "--no-lock", "--hold-ms", "0"]).run();
+    let dir = ScratchDir::new();
+    let witness = dir.path().join("witness");
+    let out = Cmd::new("semlock")
+        .args(["--key", &key.arg(), "--no-lock", "--hold-ms", "0", "--witness", witness.to_str().unwrap()])
+        .run();
     out.assert_success();
+    let records = std::fs::read_to_string(&witness).unwrap();
+    assert!(
+        records.starts_with("enter ") && records.lines().nth(1).unwrap().starts_with("enter "),
+        "{records}"
+    );
     let steps = steps(&out.stdout);
     let first_unlock = steps.iter().position(|step| step.0 == "Unlock").expect("an Unlock");
     let locks_before = steps[..first_unlock].iter().filter(|step| step.0 == "Lock").count();
@@ -163,6 +202,8 @@ fn bad_input_is_one_clear_line() {
 
 testkit::main!(
     critical_sections_take_turns,
+    the_witness_sees_one_holder_at_a_time,
+    a_killed_holder_gives_the_lock_back,
     without_the_lock_every_child_is_inside_at_once,
     no_set_or_child_is_left_after_ctrl_c,
     no_lock_barrier_set_is_removed_after_ctrl_c_too,

@@ -184,3 +184,38 @@ fn operating_without_write_permission_is_eacces() {
     }
     semtool(&["rm", &k]).assert_success();
 }
+
+/// Slide 46's `semctl(semid, 2, SETVAL, semarg)`: one member changes, the others keep their values.
+#[test]
+fn setval_sets_one_member() {
+    let key = TestKey::new();
+    let k = key.arg();
+    semtool(&["create", &k, "3", "--values", "1", "2", "3"]).assert_success();
+    let out = semtool(&["setval", &k, "2", "5"]);
+    out.assert_success();
+    assert!(out.stdout.contains("member 2 set to 5"), "{}", out.stdout);
+    let values: Vec<i32> = common::show(&k).iter().map(|member| member.value).collect();
+    assert_eq!(values, [1, 2, 5]);
+    semtool(&["setval", &k, "0", "32768"]).assert_error(1, "ERANGE");
+    semtool(&["setval", &k, "3", "1"]).assert_error(1, "EINVAL");
+    semtool(&["rm", &k]).assert_success();
+}
+
+/// Several operations in one command are one semop: all or nothing, waiting or not.
+#[test]
+fn ops_in_one_command_are_all_or_nothing() {
+    let key = TestKey::new();
+    let k = key.arg();
+    semtool(&["create", &k, "2", "--values", "1", "0"]).assert_success();
+    semtool(&["op", &k, "0-1", "1-1", "--nowait"]).assert_error(1, "EAGAIN");
+    assert_eq!(common::show(&k)[0].value, 1, "member 0 untouched when member 1 cannot be taken");
+    let mut waiter = Cmd::new("semtool").args(["op", &k, "0-1", "1-1"]).start();
+    waiter.expect_line("about to semop");
+    let set = common::wait_until(&k, "the waiter asleep", |set| set[0].ncnt + set[1].ncnt == 1);
+    assert_eq!((set[0].value, set[1].value), (1, 0), "asleep holding nothing");
+    semtool(&["op", &k, "1+1"]).assert_success();
+    waiter.finish().assert_success();
+    let set = common::show(&k);
+    assert_eq!((set[0].value, set[1].value), (0, 0), "both taken together");
+    semtool(&["rm", &k]).assert_success();
+}

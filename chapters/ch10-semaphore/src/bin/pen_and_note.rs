@@ -4,16 +4,19 @@
 
 use std::time::Duration;
 
+use ch10_semaphore::{NOTE, PEN, Step, done_line, table_line};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::KeyArgs;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, SemId};
 use shared::key::IPC_PRIVATE;
+use shared::lang::{Lang, LangArgs};
 use shared::process::{Child, fork_child, wait_all};
 use shared::sem::{SemOp, semctl_getall, semctl_setall, semget, semop};
 use shared::{Error, Result, say};
 
-/// Students share a pen and notes, counted by a two-member semaphore set.
+/// Slides ch. 8 §8.5, slides 44 and 50 (pen_and_note.c, described but not listed): 4 students share
+/// 1 pen and 2 notes, counted by a two-member semaphore set.
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  pen_and_note                      1 pen, 2 notes, 4 students, as in the slides\n  pen_and_note --rounds 3           each student studies three times\n  pen_and_note --separate           take the pen and the note in two semop calls\n  pen_and_note --pens 3 --notes 3 --students 10\n                                    the slides' other example (3 pens, 3 notes, 10 students)"
@@ -21,6 +24,8 @@ use shared::{Error, Result, say};
 struct Args {
     #[command(flatten)]
     key: KeyArgs,
+    #[command(flatten)]
+    lang: LangArgs,
     /// How many times each student studies.
     #[arg(long, value_name = "N", default_value_t = 1)]
     rounds: u32,
@@ -41,9 +46,6 @@ struct Args {
     study_ms: u64,
 }
 
-const PEN: u16 = 0;
-const NOTE: u16 = 1;
-
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
@@ -51,21 +53,15 @@ fn main() -> std::process::ExitCode {
         // --key gives it one, to find it with `semtool show KEY` while it runs).
         let key = args.key.resolve(IPC_PRIVATE, 1)?;
         let semid = Owned::create(|| semget(key, 2, IPC_CREAT | IPC_EXCL | 0o600))?;
-        let table = [args.pens, args.notes];
-        semctl_setall(semid.id(), &table)?;
-        println!(
-            "parent: semaphore set {}: pens (member 0) = {}, notes (member 1) = {}; {} students each need a pen and a note at once",
-            semid.id(),
-            args.pens,
-            args.notes,
-            args.students
-        );
+        semctl_setall(semid.id(), &[args.pens, args.notes])?;
+        let lang = args.lang.resolve();
+        println!("{}", table_line(lang, semid.id(), args.pens, args.notes, args.students));
 
         let study = Duration::from_millis(args.study_ms);
         let children: Vec<Child> = (1..=args.students)
-            .map(|student| {
+            .map(|_| {
                 fork_child(|| {
-                    (0..args.rounds).try_for_each(|_| study_once(semid.id(), student, study, args.separate))
+                    (0..args.rounds).try_for_each(|_| study_once(semid.id(), lang, study, args.separate))
                 })
             })
             .collect::<Result<_>>()?;
@@ -74,11 +70,7 @@ fn main() -> std::process::ExitCode {
                 return Err(Error::other(format!("student process {pid} {status}")));
             }
         }
-        let left = semctl_getall(semid.id())?;
-        println!(
-            "parent: every student studied {} time(s); pens = {}, notes = {} again",
-            args.rounds, left[0], left[1]
-        );
+        println!("{}", done_line(lang, args.rounds, &semctl_getall(semid.id())?));
         semid.ipc_rmid()
     })
 }
@@ -86,7 +78,7 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: study
 /// One study session: take a pen and a note, study, put both back. Lines are printed while the
 /// pen is held, so with one pen the steps of two students never mix.
-fn study_once(semid: SemId, student: u16, study: Duration, separate: bool) -> Result<()> {
+fn study_once(semid: SemId, lang: Lang, study: Duration, separate: bool) -> Result<()> {
     // EXERCISE(pen_and_note): take pen and note in ONE semop of two undo SemOps, study, give both back
     // SEM_UNDO: a student killed mid-session gives back what it took.
     let take_pen = SemOp::new(PEN, -1).undo();
@@ -95,34 +87,29 @@ fn study_once(semid: SemId, student: u16, study: Duration, separate: bool) -> Re
     let give_note = SemOp::new(NOTE, 1).undo();
 
     if separate {
-        // The slides' two calls. Between them the student HOLDS the pen and WAITS for a note
-        // (hold-and-wait). It is safe here only because everyone reaches for the pen first. Let
-        // one student take the last note and then wait for the pen, while the pen holder waits
-        // for a note, and both wait forever: a deadlock. (Try --pens 2 --notes 1 to watch a
-        // pen lie idle in the hand of a student who waits for a note.)
+        // The slides' two calls: between them the student holds the pen and waits for a note.
         semop(semid, &[take_pen])?;
-        say!("student {student} picks up the pen");
+        say!("{}", Step::TakePen.text(lang));
         semop(semid, &[take_note])?;
-        say!("student {student} picks up a note");
+        say!("{}", Step::TakeNote.text(lang));
     } else {
-        // One call, two operations: the kernel waits until BOTH can be taken and takes them
-        // together, so no student ever holds one while waiting for the other.
+        // One call: the kernel takes both together, so nobody holds one while waiting for the other.
         semop(semid, &[take_pen, take_note])?;
-        say!("student {student} picks up the pen");
-        say!("student {student} picks up a note");
+        say!("{}", Step::TakePen.text(lang));
+        say!("{}", Step::TakeNote.text(lang));
     }
 
-    say!("student {student} studies");
+    say!("{}", Step::Study.text(lang));
     std::thread::sleep(study);
 
     if separate {
-        say!("student {student} puts down the pen");
+        say!("{}", Step::PutPen.text(lang));
         semop(semid, &[give_pen])?;
-        say!("student {student} puts down the note");
+        say!("{}", Step::PutNote.text(lang));
         semop(semid, &[give_note])?;
     } else {
-        say!("student {student} puts down the pen");
-        say!("student {student} puts down the note");
+        say!("{}", Step::PutPen.text(lang));
+        say!("{}", Step::PutNote.text(lang));
         semop(semid, &[give_pen, give_note])?;
     }
     Ok(())

@@ -1,86 +1,17 @@
 //! `semtool`: one subcommand per call, to drive a semaphore set from the shell and watch it change
 //! (Kerrisk's `svsem_create`, `svsem_op`, `svsem_mon`, `svsem_setall`, `svsem_rm` in one tool).
-//! Run two terminals: block in one with `semtool op KEY 0-1`, look with `semtool show KEY` in the
-//! other (GETNCNT counts you), then release with `semtool op KEY 0+1`.
 
-use clap::{Parser, Subcommand};
+use ch10_semaphore::semtool::{Args, Command};
+use ch10_semaphore::semtool::{explain, explain_mode};
+use clap::Parser;
 use shared::cleanup::Owned;
 use shared::ipc::{IPC_CREAT, IPC_EXCL};
 use shared::key::Key;
 use shared::sem::{
     SemOp, semctl_getall, semctl_getncnt, semctl_getpid, semctl_getzcnt, semctl_rmid, semctl_setall,
-    semctl_stat, semget, semop,
+    semctl_setval, semctl_stat, semget, semop,
 };
-use shared::{Errno, Error, Result, say};
-
-/// Create, operate on, inspect and remove System V semaphore sets.
-#[derive(Parser)]
-#[command(
-    after_help = "Examples:\n  semtool create 0x1234 2 --values 1 2   a set of two: member 0 = 1, member 1 = 2\n  semtool op 0x1234 0-1 1-1               take one from each, in one atomic semop\n  semtool op 0x1234 0=0                   wait until member 0 is zero\n  semtool op 0x1234 0-1 --nowait          fail with EAGAIN instead of waiting\n  semtool show 0x1234                     values, last pid, waiters\n  semtool set 0x1234 1 2                  SETALL\n  semtool rm 0x1234                       IPC_RMID: every waiter gets EIDRM"
-)]
-struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// semget(KEY, NSEMS, IPC_CREAT | IPC_EXCL | MODE), then SETALL if --values is given.
-    Create {
-        /// The key (decimal or 0x hex).
-        #[arg(value_parser = shared::cli::shared_key)]
-        key: Key,
-        /// How many semaphores in the set.
-        nsems: i32,
-        /// Initial values, one per member (otherwise Linux leaves them 0).
-        #[arg(long, num_args = 1.., value_name = "V")]
-        values: Vec<u16>,
-        /// Permissions, in octal.
-        #[arg(long, default_value = "600", value_parser = shared::cli::parse_mode)]
-        mode: i32,
-    },
-    /// semop(KEY, OPS): N-k waits until member N >= k and takes k, N+k adds k, N=0 waits for zero.
-    /// All the operations happen at once, or none of them.
-    Op {
-        /// The set's key.
-        #[arg(value_parser = shared::cli::shared_key)]
-        key: Key,
-        /// Operations such as 0-1 (take 1 from member 0), 1+2 (add 2 to member 1), 0=0 (wait for 0).
-        #[arg(required = true, value_name = "OP")]
-        ops: Vec<SemOp>,
-        /// IPC_NOWAIT: fail with EAGAIN instead of waiting.
-        #[arg(long)]
-        nowait: bool,
-        /// SEM_UNDO: the kernel reverses the operations when this process exits.
-        #[arg(long)]
-        undo: bool,
-        /// After the operation, stay alive until a signal ends the process (to see what holding
-        /// means, and what SEM_UNDO does when the holder is killed).
-        #[arg(long)]
-        hold: bool,
-    },
-    /// IPC_STAT, GETALL, and GETPID, GETNCNT, GETZCNT for each member.
-    Show {
-        /// The set's key.
-        #[arg(value_parser = shared::cli::shared_key)]
-        key: Key,
-    },
-    /// SETALL: one value per member (0 to 32767).
-    Set {
-        /// The set's key.
-        #[arg(value_parser = shared::cli::shared_key)]
-        key: Key,
-        /// The new values, one per member.
-        #[arg(required = true, value_name = "V")]
-        values: Vec<u16>,
-    },
-    /// IPC_RMID: remove the set now.
-    Rm {
-        /// The set's key.
-        #[arg(value_parser = shared::cli::shared_key)]
-        key: Key,
-    },
-}
+use shared::{Result, say};
 
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| match Args::parse().command {
@@ -91,6 +22,12 @@ fn main() -> std::process::ExitCode {
             let semid = semget(key, 0, 0)?;
             semctl_setall(semid, &values).map_err(explain)?;
             println!("semaphore set {semid} (key {key}): values set to {values:?}");
+            Ok(())
+        }
+        Command::Setval { key, member, value } => {
+            let semid = semget(key, 0, 0)?;
+            semctl_setval(semid, member, value.into()).map_err(explain)?;
+            println!("semaphore set {semid} (key {key}): member {member} set to {value}");
             Ok(())
         }
         Command::Rm { key } => {
@@ -121,6 +58,7 @@ fn create(key: Key, nsems: i32, values: &[u16], mode: i32) -> Result<()> {
 
 // ANCHOR: op
 fn op(key: Key, ops: Vec<SemOp>, nowait: bool, undo: bool, hold: bool) -> Result<()> {
+    // EXERCISE(semtool-op): find the set, add IPC_NOWAIT and SEM_UNDO on request, ONE semop for all, hold if asked
     let semid = semget(key, 0, 0)?;
     let ops: Vec<SemOp> = ops
         .into_iter()
@@ -138,6 +76,7 @@ fn op(key: Key, ops: Vec<SemOp>, nowait: bool, undo: bool, hold: bool) -> Result
         }
     }
     Ok(())
+    // END EXERCISE
 }
 // ANCHOR_END: op
 
@@ -167,26 +106,3 @@ fn show(key: Key) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: show
-
-/// SETALL on a set just made with a mode that has no owner write bit: only root may.
-fn explain_mode(err: Error, mode: i32) -> Error {
-    match err.errno() {
-        Some(Errno::EACCES) => Error::other(format!(
-            "{err}: mode {mode:03o} does not let you alter the set, not even its first values \
-             (create with --mode 600, or without --values)"
-        )),
-        _ => explain(err),
-    }
-}
-
-/// The errors this tool exists to show, with what they mean here (still one line).
-fn explain(err: Error) -> Error {
-    let hint = match err.errno() {
-        Some(Errno::EAGAIN) => "the operation would have to wait, and --nowait said not to",
-        Some(Errno::ERANGE) => "a semaphore's value cannot go above 32767 (SEMVMX)",
-        Some(Errno::EIDRM) => "the set was removed while this process waited",
-        Some(Errno::EFBIG) => "no such member: members are numbered from 0",
-        _ => return err,
-    };
-    Error::other(format!("{err}: {hint}"))
-}

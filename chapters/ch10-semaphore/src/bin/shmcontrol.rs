@@ -7,11 +7,14 @@
 
 use std::io::Write;
 
+use std::path::PathBuf;
+
+use ch10_semaphore::DOT_EVERY;
 use ch10_shm::Tally;
 use ch10_shm::race::{PID_TEXT, RACERS, SIZE, read_tally, store_tally, window};
 use clap::Parser;
 use shared::cleanup::Owned;
-use shared::cli::KeyArgs;
+use shared::cli::shared_key;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, SemId};
 use shared::key::Key;
 use shared::process::{fork_child, getpid, wait_all};
@@ -20,18 +23,22 @@ use shared::shm::{Attached, shmat, shmget};
 use shared::sysvipc::explain_key_error;
 use shared::{CallContext, Error, Result, say};
 
-/// shmbusyaccess with the shared memory access inside a semaphore: no more errors.
+/// Slides ch. 8 §8.5, slide 51 (shmcontrol.c, described but not listed): shmbusyaccess with the
+/// shared memory access inside a semaphore, so no more errors.
 #[derive(Parser)]
 #[command(
-    after_help = "Examples:\n  shmcontrol                        segment key 1234, set key 2345 (the slides' arguments)\n  taskset -c 0 shmcontrol           on one CPU: still no errors\n  shmcontrol --key 0x5000           one key for both (each kind of object has its own keys)\n  shmcontrol --iterations 100000    a longer run, more dots"
+    after_help = "Examples:\n  shmcontrol 1234 2345              the slides' run (`shmcotrol 1234 2345`, sic): segment key, set key\n  taskset -c 0 shmcontrol           on one CPU: still no errors\n  shmcontrol 0x5000 0x5000          one key for both (each kind of object has its own keys)\n  shmcontrol --iterations 100000    a longer run, more dots"
 )]
 struct Args {
-    /// The segment's key (and the semaphore's, unless --semkey is given).
-    #[command(flatten)]
-    key: KeyArgs,
-    /// The semaphore set's key (default 2345, or the segment's key if --key/--keyfile is given).
-    #[arg(long, value_name = "KEY", value_parser = shared::cli::shared_key)]
-    semkey: Option<Key>,
+    /// The segment's key (decimal or 0x hex).
+    #[arg(value_parser = shared_key, default_value = "1234", conflicts_with = "keyfile")]
+    shmkey: Key,
+    /// The semaphore set's key.
+    #[arg(value_parser = shared_key, default_value = "2345")]
+    semkey: Key,
+    /// Make both keys with ftok(PATH, 1) instead (a segment and a set may share one key).
+    #[arg(long, value_name = "PATH")]
+    keyfile: Option<PathBuf>,
     /// Accesses per process.
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(i32).range(1..))]
@@ -44,30 +51,22 @@ struct Args {
     no_yield: bool,
 }
 
-/// The slides' keys: `shmcontrol 1234 2345`.
-const DEFAULT_SHM_KEY: Key = Key(1234);
-const DEFAULT_SEM_KEY: Key = Key(2345);
-/// One progress dot per this many good accesses of one process.
-const DOT_EVERY: i32 = 1000;
-
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
-        let shm_key = args.key.resolve(DEFAULT_SHM_KEY, 1)?;
-        let sem_key = match (args.semkey, &args.key.key, &args.key.keyfile) {
-            (Some(key), _, _) => key,
-            (None, None, None) => DEFAULT_SEM_KEY,
-            (None, _, _) => shm_key, // a message queue, a segment and a set may share one key
+        let (shm_key, sem_key) = match &args.keyfile {
+            Some(path) => (shared::key::ftok(path, 1)?, shared::key::ftok(path, 1)?),
+            None => (args.shmkey, args.semkey),
         };
 
         // ANCHOR: setup
         let segment = Owned::create(|| shmget(shm_key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))
-            .map_err(|err| explain_key_error(err, Kind::SharedMemory, shm_key, "--key KEY"))?;
+            .map_err(|err| explain_key_error(err, Kind::SharedMemory, shm_key, "another SHMKEY"))?;
         let shm = shmat(segment.id(), 0)?;
         // A binary semaphore: 1 = the segment is free. The parent makes and initialises it before
         // forking, so the children inherit a ready set and need no initsem dance.
         let sem = Owned::create(|| semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600))
-            .map_err(|err| explain_key_error(err, Kind::SemaphoreSet, sem_key, "--semkey KEY"))?;
+            .map_err(|err| explain_key_error(err, Kind::SemaphoreSet, sem_key, "another SEMKEY"))?;
         semctl_setval(sem.id(), 0, 1)?;
         println!(
             "shmget(key={shm_key}, {SIZE}) = shmid {}, semget(key={sem_key}, 1) = semid {}",
@@ -128,11 +127,13 @@ fn busy(shm: &Attached, sem: SemId, racer: usize, args: &Args) -> Result<()> {
 /// shmbusyaccess's access, between P and V. SEM_UNDO on both: a racer killed inside the critical
 /// section does not leave the others waiting forever.
 fn access_shm(shm: &Attached, sem: SemId, me: i32, args: &Args) -> Result<Option<String>> {
+    // EXERCISE(shmcontrol): P with SEM_UNDO, write my pid, window, read it back, V; Some(text) if it is not my pid
     semop(sem, &[SemOp::new(0, -1).undo()])?; // P: wait for the segment, take it
     shm.write_cstr(PID_TEXT, me.to_string().as_bytes());
     window(args.delay, !args.no_yield);
     let text = String::from_utf8_lossy(&shm.read_cstr(PID_TEXT)).into_owned();
     semop(sem, &[SemOp::new(0, 1).undo()])?; // V: give it back
     Ok((text.parse::<i32>() != Ok(me)).then_some(text))
+    // END EXERCISE
 }
 // ANCHOR_END: busy

@@ -1,4 +1,6 @@
-//! What several test files need: reading `semtool show`, and waiting for a state with a deadline.
+//! What several test files need: reading `semtool show`, waiting for a state with a deadline, and
+//! reading a witness file.
+#![allow(dead_code)] // each test file uses a part of it
 
 use std::time::{Duration, Instant};
 
@@ -40,4 +42,27 @@ pub fn wait_until(key: &str, what: &str, ready: impl Fn(&[Member]) -> bool) -> V
         assert!(Instant::now() < deadline, "gave up waiting for {what}; the set is now {members:?}");
         std::thread::yield_now();
     }
+}
+
+/// Read a `--witness` file (`enter PID` / `leave PID` records, appended inside each critical
+/// section) and check that no two processes were ever inside at once. Returns the pids, in the
+/// order they went in.
+pub fn one_at_a_time(path: &std::path::Path) -> Vec<i32> {
+    let records = std::fs::read_to_string(path).expect("read the witness file");
+    let mut inside: Option<i32> = None;
+    let mut order = Vec::new();
+    for record in records.lines() {
+        let (what, pid) = record.split_once(' ').expect("a record");
+        let pid: i32 = pid.parse().expect("a pid");
+        match (what, inside) {
+            ("enter", None) => {
+                inside = Some(pid);
+                order.push(pid);
+            }
+            ("leave", Some(holder)) if holder == pid => inside = None,
+            _ => panic!("{what} {pid} while {inside:?} was inside: mutual exclusion broken:\n{records}"),
+        }
+    }
+    assert_eq!(inside, None, "a process never left:\n{records}");
+    order
 }
