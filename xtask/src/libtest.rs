@@ -58,7 +58,10 @@ fn failure_sections(stdout: &str) -> Vec<(String, String)> {
     let mut sections = Vec::new();
     let mut current: Option<(String, String)> = None;
     for line in stdout.lines() {
-        let header = line.strip_prefix("---- ").and_then(|rest| rest.strip_suffix(" stdout ----"));
+        // libtest: `---- NAME stdout ----`; libtest-mimic (harness = false files): `---- NAME ----`.
+        let header = line
+            .strip_prefix("---- ")
+            .and_then(|rest| rest.strip_suffix(" stdout ----").or_else(|| rest.strip_suffix(" ----")));
         if let Some(name) = header {
             sections.extend(current.take());
             current = Some((name.to_owned(), String::new()));
@@ -158,7 +161,7 @@ mkq failed: exit status: 1
 thread 'snapshot_test' panicked at insta/src/runtime.rs:1:1:
 snapshot assertion for 'pipe' failed
 
----- mod::deadlock stdout ----
+---- mod::deadlock ----
 thread 'mod::deadlock' panicked at testkit/src/lib.rs:328:17:
 pen_and_note: still running after 30s (a deadlock?)
 
