@@ -289,7 +289,7 @@ fn cases() -> Vec<Case> {
         case("shmbusyaccess", Overflow, "--iterations 99999999999999999999").usage(&["invalid value"]),
         case("shmbusyaccess", Range, "--iterations 0").usage(&["'0'"]),
         case("shmbusyaccess", Path, "--keyfile {nodir}/key").fails(&["ftok(", "ENOENT"]),
-        case("shmbusyaccess", InUse, "--key {shm} --iterations 10").fails(&["shmget(", "EEXIST"]),
+        case("shmbusyaccess", InUse, "{shm} --iterations 10").fails(&["shmget(", "EEXIST"]),
         // ch10-semaphore
         case("semlock", Unknown, "--bogus").usage(&["--bogus"]),
         case("semlock", Missing, "--hold-ms").usage(&["a value is required"]),
@@ -300,7 +300,7 @@ fn cases() -> Vec<Case> {
         case("semlock", Range, "--children 100000").usage(&["--children"]),
         case("semlock", Path, "--keyfile {nodir}/key").fails(&["ftok(", "ENOENT"]),
         case("semlock", Permission, "--key {sem} --hold-ms 0").nobody().fails(&["semctl(", "EACCES"]),
-        case("semlock", InUse, "--key {sem} --hold-ms 0 --init-wait-ms 50")
+        case("semlock", InUse, "--key {sem0} --hold-ms 0 --init-wait-ms 50")
             .fails(&["initsem(", "sem_otime is 0"]),
         case("pen_and_note", Unknown, "--bogus").usage(&["--bogus"]),
         case("pen_and_note", Missing, "--students").usage(&["a value is required"]),
@@ -312,16 +312,15 @@ fn cases() -> Vec<Case> {
         case("pen_and_note", Path, "--keyfile {nodir}/key").fails(&["ftok(", "ENOENT"]),
         case("pen_and_note", InUse, "--key {sem}").fails(&["semget(", "EEXIST"]),
         case("shmcontrol", Unknown, "--bogus").usage(&["--bogus"]),
-        case("shmcontrol", Missing, "--semkey").usage(&["a value is required"]),
+        case("shmcontrol", Missing, "--keyfile").usage(&["a value is required"]),
         case("shmcontrol", NonNumeric, "--iterations abc").usage(&["invalid value 'abc'"]),
-        case("shmcontrol", NonNumeric, "--semkey bogus").usage(&["not a key"]),
+        case("shmcontrol", NonNumeric, "0x5900 bogus").usage(&["not a key"]),
         case("shmcontrol", Negative, "--delay -1").usage(&["'-1'"]),
         case("shmcontrol", Overflow, "--iterations 99999999999999999999").usage(&["invalid value"]),
         case("shmcontrol", Range, "--iterations 0").usage(&["'0'"]),
         case("shmcontrol", Path, "--keyfile {nodir}/key").fails(&["ftok(", "ENOENT"]),
-        case("shmcontrol", InUse, "--key {shm} --iterations 10").fails(&["shmget(", "EEXIST"]),
-        case("shmcontrol", InUse, "--key 0x5900 --semkey {sem} --iterations 10")
-            .fails(&["semget(", "EEXIST"]),
+        case("shmcontrol", InUse, "{shm} --iterations 10").fails(&["shmget(", "EEXIST"]),
+        case("shmcontrol", InUse, "0x5900 {sem} --iterations 10").fails(&["semget(", "EEXIST"]),
         case("semtool", Unknown, "show {sem} --bogus").usage(&["--bogus"]),
         // No subcommand: clap prints the whole help (on stderr, exit 2) rather than one error line.
         case("semtool", Missing, "").usage(&[]).expect(2, &["Usage: semtool <COMMAND>"]),
@@ -576,6 +575,15 @@ impl Fixtures {
                     .run()
                     .assert_success();
                 "0x5200".into()
+            }
+            // A set as a creator leaves it between semget and its first semop: value 0, sem_otime 0.
+            "sem0" => {
+                self.namespace
+                    .cmd("semtool")
+                    .args(["create", "0x5201", "1", "--values", "0"])
+                    .run()
+                    .assert_success();
+                "0x5201".into()
             }
             "shm" => {
                 let made = self
@@ -921,9 +929,9 @@ fn key_0_is_refused_wherever_a_key_is_shared() {
         ("msgq_echoserv", &["0", "0"]),
         ("semtool", &["create", "0", "1"]),
         ("semlock", &["--key", "0"]),
-        ("shmcontrol", &["--key", "0"]),
-        ("shmcontrol", &["--semkey", "0"]),
-        ("shmbusyaccess", &["--key", "0x0"]),
+        ("shmcontrol", &["0"]),
+        ("shmcontrol", &["0x5900", "0"]),
+        ("shmbusyaccess", &["0x0"]),
         ("listener", &["--key", "0"]),
         ("talker", &["--key", "0", "1"]),
         ("pen_and_note", &["--key", "0"]),

@@ -108,7 +108,7 @@ fn an_existing_segment_under_the_key_is_refused() {
     shmctl_rmid(stale).unwrap();
     out.assert_error(1, "EEXIST (File exists): a shared memory segment with key")
         .assert_error(1, "it is yours");
-    out.assert_error(1, "use another KEY (--key KEY works too) for a run of your own");
+    out.assert_error(1, "use another KEY for a run of your own");
 }
 
 fn bad_arguments_are_usage_errors() {

@@ -27,11 +27,8 @@ use shared::{Error, Result, say};
 )]
 struct Args {
     /// The segment's key, decimal or 0x hex [default: 12345, as the slides' run]
-    #[arg(value_name = "KEY", value_parser = shared_key, conflicts_with_all = ["keyfile", "key_option"])]
+    #[arg(value_name = "KEY", value_parser = shared_key, conflicts_with = "keyfile")]
     key: Option<Key>,
-    /// The same as KEY (kept for older scripts).
-    #[arg(long = "key", hide = true, value_parser = shared_key, conflicts_with = "keyfile")]
-    key_option: Option<Key>,
     /// Make the key with ftok(PATH, 1) instead.
     #[arg(long, value_name = "PATH")]
     keyfile: Option<PathBuf>,
@@ -56,15 +53,14 @@ const DEFAULT_KEY: Key = Key(12345);
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
-        let key = KeyArgs { key: args.key.or(args.key_option), keyfile: args.keyfile.clone() };
+        let key = KeyArgs { key: args.key, keyfile: args.keyfile.clone() };
         let key = key.resolve(DEFAULT_KEY, 1)?;
         let lang = args.lang.resolve();
 
         // ANCHOR: setup
         // IPC_EXCL: a segment left by a killed run is refused (EEXIST), not joined, stale bytes and all.
-        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600)).map_err(|err| {
-            explain_key_error(err, Kind::SharedMemory, key, "another KEY (--key KEY works too)")
-        })?;
+        let segment = Owned::create(|| shmget(key, SIZE, IPC_CREAT | IPC_EXCL | 0o600))
+            .map_err(|err| explain_key_error(err, Kind::SharedMemory, key, "another KEY"))?;
         // Attached once, before fork: each child inherits the attachment (nattch counts 3).
         let shm = shmat(segment.id(), 0)?;
         println!("shmget(key={key}, {SIZE}) = shmid {}", segment.id());
