@@ -6,22 +6,7 @@ use std::process::Command;
 
 use shared::ipc::IPC_CREAT;
 use shared::shm::{shmctl_rmid, shmget};
-use testkit::{Cmd, Signal, TestKey};
-
-/// The tallies: `(accesses, errors)` of each `[pid:N] accesses=A, errors=E` line, then the total's.
-fn tallies(stdout: &str) -> (Vec<(u64, u64)>, (u64, u64)) {
-    let numbers = |line: &str| {
-        let value = |name: &str| -> u64 {
-            let rest = line.split(name).nth(1).unwrap_or_else(|| panic!("no {name} in {line:?}"));
-            rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
-        };
-        (value("accesses="), value("errors="))
-    };
-    let racers =
-        stdout.lines().filter(|l| l.starts_with("[pid:") && l.contains("accesses=")).map(numbers).collect();
-    let total = stdout.lines().find(|l| l.starts_with("total: ")).map(numbers).expect("a total line");
-    (racers, total)
-}
+use testkit::{Cmd, Signal, TestKey, tallies};
 
 fn assert_collisions(stdout: &str, iterations: u64) {
     let (racers, total) = tallies(stdout);
