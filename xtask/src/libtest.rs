@@ -28,12 +28,17 @@ pub fn parse(stdout: &str) -> BTreeMap<String, Outcome> {
             "ok" => Outcome::Passed,
             "FAILED" => Outcome::Failed(String::new()),
             "ignored" => Outcome::Skipped("ignored, no reason given".to_owned()),
-            other => match other.strip_prefix("ignored, ") {
-                Some(reason) => Outcome::Skipped(reason.to_owned()),
-                None => continue, // a program's own output that happens to start with "test "
-            },
+            other => {
+                // libtest: `ignored, REASON`; testkit's runner (libtest-mimic): `ignored (REASON)`.
+                let mimic = other.strip_prefix("ignored (").and_then(|rest| rest.strip_suffix(')'));
+                match other.strip_prefix("ignored, ").or(mimic) {
+                    Some(reason) => Outcome::Skipped(reason.to_owned()),
+                    None => continue, // a program's own output that happens to start with "test "
+                }
+            }
         };
-        outcomes.insert(name.to_owned(), outcome);
+        // libtest-mimic pads the names to one width.
+        outcomes.insert(name.trim_end().to_owned(), outcome);
     }
     for (name, section) in failure_sections(stdout) {
         if let Some(Outcome::Failed(reason)) = outcomes.get_mut(&name) {
@@ -54,7 +59,10 @@ fn failure_sections(stdout: &str) -> Vec<(String, String)> {
     let mut sections = Vec::new();
     let mut current: Option<(String, String)> = None;
     for line in stdout.lines() {
-        let header = line.strip_prefix("---- ").and_then(|rest| rest.strip_suffix(" stdout ----"));
+        // libtest: `---- NAME stdout ----`; libtest-mimic: `---- NAME ----`.
+        let header = line
+            .strip_prefix("---- ")
+            .and_then(|rest| rest.strip_suffix(" stdout ----").or_else(|| rest.strip_suffix(" ----")));
         if let Some(name) = header {
             sections.extend(current.take());
             current = Some((name.to_owned(), String::new()));
@@ -162,6 +170,38 @@ failures:
 
 test result: FAILED. 1 passed; 3 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.01s
 ";
+
+    /// testkit's runner (libtest-mimic) writes padded names, `ignored (REASON)` and `---- NAME ----`.
+    const MIMIC_RUN: &str = "
+running 3 tests
+test short                ... ok
+test needs_a_namespace    ... ignored (needs root or unprivileged user namespaces)
+test a_much_longer_name   ... FAILED
+
+failures:
+
+---- a_much_longer_name ----
+mkq: internal error: not yet implemented: mkq: msgget with IPC_CREAT
+
+failures:
+    a_much_longer_name
+
+test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s
+";
+
+    #[test]
+    fn testkits_runner_is_read_like_libtest() {
+        let outcomes = parse(MIMIC_RUN);
+        assert_eq!(outcomes.get("short"), Some(&Outcome::Passed));
+        assert_eq!(
+            outcomes.get("needs_a_namespace"),
+            Some(&Outcome::Skipped("needs root or unprivileged user namespaces".to_owned()))
+        );
+        assert_eq!(
+            outcomes.get("a_much_longer_name"),
+            Some(&Outcome::Failed("not yet implemented: mkq: msgget with IPC_CREAT".to_owned()))
+        );
+    }
 
     #[test]
     fn every_result_kind_is_read_with_its_reason() {
