@@ -248,4 +248,16 @@ mod tests {
         assert_eq!(msgctl_stat(q).unwrap().perm.permissions(), 0o640);
         queue.ipc_rmid().unwrap();
     }
+
+    #[test]
+    fn a_buffer_keeps_its_capacity_and_fill_says_how_much_it_kept() {
+        let mut small = MsgBuf::with_capacity(3);
+        assert_eq!(small.capacity(), 3);
+        assert_eq!(small.fill(7, b"hello"), 3);
+        assert_eq!((small.mtype(), small.text()), (7, &b"hel"[..]));
+        let mut big = MsgBuf::with_capacity(16);
+        assert_eq!(big.capacity(), 16);
+        assert_eq!(big.fill(2, b"hello"), 5);
+        assert_eq!(&big.text()[..5], b"hello");
+    }
 }

@@ -262,4 +262,57 @@ mod tests {
         assert_eq!(semctl_getval(set, 0).unwrap(), 1, "the child's -1 was undone at its exit");
         owned.ipc_rmid().unwrap();
     }
+
+    #[test]
+    fn every_kind_of_op_prints_as_it_parses() {
+        for text in ["1+2", "0-1", "0=0", "3+1"] {
+            assert_eq!(text.parse::<SemOp>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn ipc_rmid_removes_the_set() {
+        let owned = Owned::new(semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600).unwrap());
+        let set = owned.id();
+        assert!(semctl_stat(set).is_ok(), "the set exists before");
+        owned.ipc_rmid().unwrap();
+        let err = semctl_stat(set).unwrap_err();
+        assert!(matches!(err.errno(), Some(Errno::EINVAL | Errno::EIDRM)), "{err}");
+    }
+
+    /// Polls `count` (a kernel counter) until it is `want`, for at most 20 s.
+    fn until(want: i32, count: impl Fn() -> i32) -> i32 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let now = count();
+            if now == want || std::time::Instant::now() > deadline {
+                return now;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn ncnt_and_zcnt_count_the_processes_waiting() {
+        let owned = Owned::new(semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600).unwrap());
+        let set = owned.id();
+        // Member 0 is 0: taking one waits (ncnt). Member 1 is 1: waiting for zero waits (zcnt).
+        semctl_setall(set, &[0, 1]).unwrap();
+        assert_eq!((semctl_getncnt(set, 0).unwrap(), semctl_getzcnt(set, 1).unwrap()), (0, 0));
+        let mut children = Vec::new();
+        for op in [SemOp::new(0, -1), SemOp::new(1, 0)] {
+            match fork().unwrap() {
+                Fork::Child => exit_child(if semop(set, &[op]).is_ok() { 0 } else { 1 }),
+                Fork::Parent { child } => children.push(child),
+            }
+        }
+        assert_eq!(until(1, || semctl_getncnt(set, 0).unwrap()), 1, "one waits for member 0 to rise");
+        assert_eq!(until(1, || semctl_getzcnt(set, 1).unwrap()), 1, "one waits for member 1 to be 0");
+        assert_eq!((semctl_getzcnt(set, 0).unwrap(), semctl_getncnt(set, 1).unwrap()), (0, 0));
+        semctl_setall(set, &[1, 0]).unwrap();
+        for child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        owned.ipc_rmid().unwrap();
+    }
 }

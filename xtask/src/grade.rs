@@ -29,6 +29,13 @@ pub struct Isolation {
 /// Above what the user already runs, how many more processes a graded run may have.
 const EXTRA_PROCESSES: usize = 2000;
 
+/// More live processes than this under one graded run (the tests start a few each) is a fork bomb:
+/// the grader kills the run. This cap binds root too, whom RLIMIT_NPROC does not.
+pub const MAX_PROCESSES: usize = 500;
+
+/// How often the grader counts the run's processes.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
 /// Marks every inherited descriptor above 2 close-on-exec, then runs the test: a graded program
 /// sees only stdin, stdout and stderr, whatever the grader itself inherited.
 const CLOSE_FDS: &str = r#"for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@""#;
@@ -71,10 +78,13 @@ impl Isolation {
 
     fn nproc_note(&self) -> String {
         if nix::unistd::geteuid().is_root() {
-            "process cap: RLIMIT_NPROC does not bind root; the deadline kills the whole process tree"
-                .to_owned()
+            format!(
+                "process cap: a run with more than {MAX_PROCESSES} processes is killed (RLIMIT_NPROC does not bind root)"
+            )
         } else {
-            format!("process cap: RLIMIT_NPROC at your current count + {EXTRA_PROCESSES}")
+            format!(
+                "process cap: RLIMIT_NPROC at your current count + {EXTRA_PROCESSES}; a run with more than {MAX_PROCESSES} processes is killed"
+            )
         }
     }
 
@@ -235,11 +245,11 @@ fn grade_one(
             }
             (None, Some(exe)) => exe,
         };
-        // One test a run: the harness=false test files (libtest-mimic) take a single name filter.
+        let remaining = deadline.saturating_sub(started.elapsed());
+        let run = run_tests(exe, &group.names, remaining, isolation);
+        let outcomes = libtest::parse(&run.stdout);
         for name in &group.names {
-            let remaining = deadline.saturating_sub(started.elapsed());
-            let run = run_tests(exe, std::slice::from_ref(name), remaining, isolation);
-            let outcome = match libtest::parse(&run.stdout).get(name) {
+            let outcome = match outcomes.get(name) {
                 Some(outcome) => outcome.clone(),
                 None if run.timed_out => Outcome::Failed(format!("timed out after {}s", deadline.as_secs())),
                 None if !run.error.is_empty() => Outcome::Failed(run.error.clone()),
@@ -248,9 +258,9 @@ fn grade_one(
                 }
             };
             record(name, outcome);
-            if run.leftovers > 0 && reason.is_empty() {
-                reason = format!("left {} process(es) running (killed)", run.leftovers);
-            }
+        }
+        if run.leftovers > 0 && reason.is_empty() {
+            reason = format!("left {} process(es) running (killed)", run.leftovers);
         }
     }
     let passed = tests.iter().all(|t| t.outcome.passed());
@@ -275,6 +285,8 @@ fn grade_one(
 struct Run {
     stdout: String,
     timed_out: bool,
+    /// Killed for running more than MAX_PROCESSES processes.
+    capped: bool,
     /// Why the run could not start or what it said on stderr when it printed no result.
     error: String,
     leftovers: usize,
@@ -288,8 +300,8 @@ fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Is
     }
     argv.extend(["bash".into(), "-c".into(), CLOSE_FDS.into(), "graded-test".into()]);
     argv.push(exe.path.display().to_string());
-    argv.extend(["--exact".into(), "--color".into(), "never".into()]);
-    argv.extend(names.iter().cloned());
+    argv.extend(["--color".into(), "never".into()]);
+    argv.extend(selection(exe, names));
 
     let mut command = Command::new(&argv[0]);
     command
@@ -322,6 +334,7 @@ fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Is
             return Run {
                 stdout: String::new(),
                 timed_out: false,
+                capped: false,
                 error: format!("{}: {err}", argv[0]),
                 leftovers: 0,
             };
@@ -341,6 +354,8 @@ fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Is
     });
     let until = Instant::now() + deadline;
     let mut timed_out = false;
+    let mut capped = false;
+    let mut counted = Instant::now();
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
@@ -349,6 +364,16 @@ fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Is
                 kill_tree(child.id() as i32);
                 let _ = child.wait();
                 break;
+            }
+            // The grader is the subreaper: its descendants are the run's processes, orphans too.
+            Ok(None) if counted.elapsed() >= WATCH_EVERY => {
+                counted = Instant::now();
+                if descendants(std::process::id() as i32).len() > MAX_PROCESSES {
+                    capped = true;
+                    kill_tree(child.id() as i32);
+                    let _ = child.wait();
+                    break;
+                }
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(_) => break,
@@ -369,7 +394,33 @@ fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Is
     } else {
         String::new()
     };
-    Run { stdout, timed_out, error, leftovers }
+    Run { stdout, timed_out, capped, error, leftovers }
+}
+
+/// The arguments that run exactly `names` of this test executable. libtest takes several filters,
+/// but testkit's runner (libtest-mimic) only one: so for more than one, every other test the
+/// executable lists is skipped by its exact name instead, which both understand.
+fn selection(exe: &TestExe, names: &[String]) -> Vec<String> {
+    let mut args = vec!["--exact".to_owned()];
+    if names.len() > 1 {
+        let listed = Command::new(&exe.path)
+            .args(["--list", "--color", "never"])
+            .current_dir(&exe.package_dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output();
+        if let Some(out) = listed.ok().filter(|out| out.status.success()) {
+            let text = String::from_utf8_lossy(&out.stdout);
+            for test in text.lines().filter_map(|line| line.strip_suffix(": test")) {
+                if !names.iter().any(|name| name == test) {
+                    args.extend(["--skip".to_owned(), test.to_owned()]);
+                }
+            }
+            return args;
+        }
+    }
+    args.extend(names.iter().cloned());
+    args
 }
 
 /// The processes of this user now, for a cap that leaves room for what they already run.

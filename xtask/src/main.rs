@@ -1,5 +1,6 @@
 //! `cargo xtask`: the workbook's tools for students, instructors and graders (book: "Grading").
 
+mod book;
 mod edition;
 mod exercises;
 mod grade;
@@ -60,6 +61,12 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
     },
+    /// Write the book's lists of coding exercises (book/src/exercises/CRATE.md) from exercises.toml.
+    BookExercises {
+        /// Write nothing: list the files that are out of date and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Check the grader end to end: the solution scores full marks, a fresh student edition 0 with a
     /// todo!() reason for every exercise, and every wrong answer loses points. Slow (builds a copy).
     Selfcheck,
@@ -78,6 +85,7 @@ fn main() -> ExitCode {
         Cmd::Grade { exercises, chapter, junit, gradescope, root } => {
             grade_command(&root.unwrap_or_else(repo_root), &exercises, chapter.as_deref(), junit, gradescope)
         }
+        Cmd::BookExercises { check } => book_exercises(check),
         Cmd::Selfcheck => selfcheck(),
     };
     match result {
@@ -99,6 +107,21 @@ fn student_edition(dir: &Path, init_git: bool) -> Result<ExitCode, String> {
         replaced.into_iter().collect::<Vec<_>>().join(", "),
         started.elapsed().as_secs_f64()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn book_exercises(check: bool) -> Result<ExitCode, String> {
+    let root = repo_root();
+    if check {
+        let stale = book::stale(&root)?;
+        for problem in &stale {
+            println!("{problem}: run `cargo xtask book-exercises`");
+        }
+        return Ok(if stale.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    for path in book::write(&root)? {
+        println!("wrote {}", path.strip_prefix(&root).unwrap_or(&path).display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
