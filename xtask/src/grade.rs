@@ -252,6 +252,9 @@ fn grade_one(
             let outcome = match outcomes.get(name) {
                 Some(outcome) => outcome.clone(),
                 None if run.timed_out => Outcome::Failed(format!("timed out after {}s", deadline.as_secs())),
+                None if run.capped => Outcome::Failed(format!(
+                    "started more than {MAX_PROCESSES} processes at once (a fork bomb?): all killed"
+                )),
                 None if !run.error.is_empty() => Outcome::Failed(run.error.clone()),
                 None => {
                     Outcome::Failed("did not run: no test by this name (check exercises.toml)".to_owned())
