@@ -11,12 +11,13 @@ use std::path::PathBuf;
 
 use ch10_semaphore::DOT_EVERY;
 use ch10_shm::Tally;
-use ch10_shm::race::{PID_TEXT, RACERS, SIZE, read_tally, store_tally, window};
+use ch10_shm::race::{PID_TEXT, RACERS, SIZE, error_line, read_tally, store_tally, window};
 use clap::Parser;
 use shared::cleanup::Owned;
 use shared::cli::shared_key;
 use shared::ipc::{IPC_CREAT, IPC_EXCL, Kind, SemId};
 use shared::key::Key;
+use shared::lang::{Lang, LangArgs};
 use shared::process::{fork_child, getpid, wait_all};
 use shared::sem::{SemOp, semctl_setval, semget, semop};
 use shared::shm::{Attached, shmat, shmget};
@@ -49,6 +50,8 @@ struct Args {
     /// Do not sched_yield() inside the window.
     #[arg(long)]
     no_yield: bool,
+    #[command(flatten)]
+    lang: LangArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -106,14 +109,12 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: busy
 /// One racer: `iterations` protected accesses, a dot per thousand, then its tally.
 fn busy(shm: &Attached, sem: SemId, racer: usize, args: &Args) -> Result<()> {
-    let me = getpid().as_raw();
+    let (me, lang): (i32, Lang) = (getpid().as_raw(), args.lang.resolve());
     let mut errors = 0;
     for count in 1..=args.iterations {
         if let Some(found) = access_shm(shm, sem, me, args)? {
             errors += 1;
-            say!(
-                "Error(count={count}) : read {found}, not my pid: another process accessed the shared memory at the same time"
-            );
+            say!("{}", error_line(lang, count, &found, errors as i32));
         }
         if count % DOT_EVERY == 0 {
             print!(".");
