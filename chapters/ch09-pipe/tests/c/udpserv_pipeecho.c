@@ -1,0 +1,91 @@
+/* udpserv_pipeecho.c: the slides' two-process UDP echo server in C, ours, written for the tests
+ * after the description and the one struct that slide 7 prints (ch. 8 §8.1): the parent
+ * (parent_start) recvfrom()s and writes a mesg_t to the pipe, the child (child_start) reads it and
+ * sendto()s the data back to the address. MAX_BUFSZ, the strlen() of the data (the struct has no
+ * length field), the loopback address and the "port N" line the tests read are ours.
+ * Usage: udpserv_pipeecho PORT (0: any free port) */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_BUFSZ 512
+
+typedef struct mesg {
+    struct sockaddr_in addr; /* the client's address */
+    char data[MAX_BUFSZ];    /* the data to echo */
+} mesg_t;
+
+static void parent_start(int sock, int fd)
+{
+    mesg_t msg;
+    socklen_t len;
+    ssize_t nbytes;
+
+    for (;;) {
+        len = sizeof msg.addr;
+        nbytes = recvfrom(sock, msg.data, MAX_BUFSZ - 1, 0, (struct sockaddr *)&msg.addr, &len);
+        if (nbytes < 0) {
+            perror("recvfrom fail");
+            continue;
+        }
+        msg.data[nbytes] = '\0';
+        /* one write of sizeof(mesg_t) <= PIPE_BUF bytes: atomic */
+        if (write(fd, &msg, sizeof msg) != sizeof msg) {
+            perror("write fail");
+            exit(1);
+        }
+    }
+}
+
+static void child_start(int sock, int fd)
+{
+    mesg_t msg;
+
+    while (read(fd, &msg, sizeof msg) == sizeof msg)
+        if (sendto(sock, msg.data, strlen(msg.data), 0, (struct sockaddr *)&msg.addr, sizeof msg.addr) < 0)
+            perror("sendto fail");
+    exit(0); /* end of file: the parent is gone */
+}
+
+int main(int argc, char *argv[])
+{
+    struct sockaddr_in addr;
+    socklen_t len = sizeof addr;
+    int sock, fd[2];
+    pid_t pid;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PORT\n", argv[0]);
+        return 2;
+    }
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(atoi(argv[1]));
+    if ((sock = socket(AF_INET, SOCK_DGRAM, 0)) < 0 || bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        perror("socket/bind fail");
+        return 1;
+    }
+    getsockname(sock, (struct sockaddr *)&addr, &len);
+    printf("port %d\n", ntohs(addr.sin_port));
+    fflush(stdout);
+
+    if (pipe(fd) < 0) {
+        perror("pipe fail");
+        return 1;
+    }
+    if ((pid = fork()) < 0) {
+        perror("fork fail");
+        return 1;
+    } else if (pid > 0) {
+        close(fd[0]);
+        parent_start(sock, fd[1]);
+    } else {
+        close(fd[1]);
+        child_start(sock, fd[0]);
+    }
+    return 0;
+}
