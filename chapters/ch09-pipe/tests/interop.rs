@@ -1,6 +1,7 @@
 //! Ours against C, over UDP, both ways. The slides describe udpserv_pipeecho.c, udpserv_fifoecho.c
 //! and udpechocli.c (ch. 8 §8.1–8.2, slides 7 and 10) but list no code beyond slide 7's `mesg_t`:
-//! the C peers in tests/c/ are ours, written after those descriptions and built by build.rs.
+//! the C peers in tests/c/ are ours, written after those descriptions and built by build.rs
+//! (udpechocli.c, and udpserv_echo.c, whose `pipe` and `fifo` modes are the two servers).
 
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -32,7 +33,7 @@ fn c_client_against_rust_udpserv_pipeecho() {
 }
 
 fn rust_udpechocli_against_c_udpserv_pipeecho() {
-    let server = CServer::start("udpserv_pipeecho", &["0"]);
+    let server = CServer::start("udpserv_echo", &["pipe", "0"]);
     // udpechocli takes only echoes from the server's own address: the C child answers on the
     // socket it inherited, as ours does.
     let out =
@@ -47,7 +48,7 @@ fn rust_udpechocli_against_c_udpserv_pipeecho() {
 fn rust_udpechocli_against_c_udpserv_fifoecho() {
     let scratch = ScratchDir::new();
     let fifo = scratch.path().join("myfifo");
-    let server = CServer::start("udpserv_fifoecho", &["0", fifo.to_str().expect("UTF-8 path")]);
+    let server = CServer::start("udpserv_echo", &["fifo", "0", fifo.to_str().expect("UTF-8 path")]);
     let out =
         Cmd::new("udpechocli").args(["127.0.0.1".to_owned(), server.port.to_string()]).stdin(INPUT).run();
     out.assert_success();
@@ -65,7 +66,7 @@ fn a_nul_byte_ends_the_c_echo_but_not_ours() {
         let (len, _) = socket.recv_from(&mut buf).expect("an echo within 10 s");
         buf[..len].to_vec()
     };
-    let c_server = CServer::start("udpserv_pipeecho", &["0"]);
+    let c_server = CServer::start("udpserv_echo", &["pipe", "0"]);
     assert_eq!(echo(c_server.port), b"ab");
     let (server, port) = start_rust_server();
     assert_eq!(echo(port), b"ab\0cd");

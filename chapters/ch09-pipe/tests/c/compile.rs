@@ -4,6 +4,7 @@
 // `no_c_peers` makes the interop tests report themselves as not run, with the reason.
 fn compile_c_peers(dir: &std::path::Path, names: &[&str]) {
     println!("cargo::rustc-check-cfg=cfg(no_c_peers)");
+    println!("cargo::rerun-if-env-changed=CC");
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for name in names {
         let source = dir.join(format!("{name}.c"));

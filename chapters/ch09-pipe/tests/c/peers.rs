@@ -15,8 +15,7 @@ pub fn c_peer(name: &str) -> PathBuf {
     #[cfg(not(no_c_peers))]
     PathBuf::from(match name {
         "udpechocli" => env!("C_PEER_UDPECHOCLI"),
-        "udpserv_pipeecho" => env!("C_PEER_UDPSERV_PIPEECHO"),
-        _ => env!("C_PEER_UDPSERV_FIFOECHO"),
+        _ => env!("C_PEER_UDPSERV_ECHO"),
     })
 }
 

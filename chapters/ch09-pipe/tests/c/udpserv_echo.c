@@ -1,14 +1,17 @@
-/* udpserv_pipeecho.c: the slides' two-process UDP echo server in C, ours, written for the tests
- * after the description and the one struct that slide 7 prints (ch. 8 §8.1): the parent
- * (parent_start) recvfrom()s and writes a mesg_t to the pipe, the child (child_start) reads it and
- * sendto()s the data back to the address. MAX_BUFSZ, the strlen() of the data (the struct has no
- * length field), the loopback address and the "port N" line the tests read are ours.
- * Usage: udpserv_pipeecho PORT (0: any free port) */
+/* udpserv_echo.c: the slides' two-process UDP echo servers in C, ours, written for the tests after
+ * their descriptions and the one struct slide 7 prints (ch. 8 §8.1-8.2, slides 7 and 10): the
+ * parent (parent_start) recvfrom()s and writes a mesg_t into a pipe (udpserv_pipeecho.c) or a FIFO
+ * (udpserv_fifoecho.c: made before fork(), each end opened after it), the child (child_start)
+ * reads it and sendto()s the data back to the address. MAX_BUFSZ, the strlen() of the data (the
+ * struct has no length field), the loopback address and the "port N" line the tests read are ours.
+ * Usage: udpserv_echo pipe PORT | udpserv_echo fifo PORT PATH (PORT 0: any free port) */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_BUFSZ 512
@@ -54,37 +57,43 @@ int main(int argc, char *argv[])
 {
     struct sockaddr_in addr;
     socklen_t len = sizeof addr;
-    int sock, fd[2];
+    int sock, fd[2], fifo = argc == 4 && strcmp(argv[1], "fifo") == 0;
     pid_t pid;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
+    if (!fifo && !(argc == 3 && strcmp(argv[1], "pipe") == 0)) {
+        fprintf(stderr, "usage: %s pipe PORT | %s fifo PORT PATH\n", argv[0], argv[0]);
         return 2;
     }
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(atoi(argv[1]));
+    addr.sin_port = htons(atoi(argv[2]));
     if ((sock = socket(AF_INET, SOCK_DGRAM, 0)) < 0 || bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0) {
         perror("socket/bind fail");
         return 1;
     }
     getsockname(sock, (struct sockaddr *)&addr, &len);
+    if (fifo ? mkfifo(argv[3], 0600) < 0 : pipe(fd) < 0) {
+        perror(fifo ? "mkfifo fail" : "pipe fail");
+        return 1;
+    }
     printf("port %d\n", ntohs(addr.sin_port));
     fflush(stdout);
 
-    if (pipe(fd) < 0) {
-        perror("pipe fail");
-        return 1;
-    }
     if ((pid = fork()) < 0) {
         perror("fork fail");
         return 1;
     } else if (pid > 0) {
-        close(fd[0]);
+        if (fifo)
+            fd[1] = open(argv[3], O_WRONLY); /* waits for the child's open */
+        else
+            close(fd[0]);
         parent_start(sock, fd[1]);
     } else {
-        close(fd[1]);
+        if (fifo)
+            fd[0] = open(argv[3], O_RDONLY);
+        else
+            close(fd[1]);
         child_start(sock, fd[0]);
     }
     return 0;
