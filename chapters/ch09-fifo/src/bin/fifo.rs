@@ -71,17 +71,14 @@ fn make_or_use_fifo(path: &Path, who: &str) -> Result<Option<OwnedPath>> {
             say!("{who}: mkfifo({}, 0600): made the FIFO", path.display());
             Ok(Some(made))
         }
-        // Whichever of the two programs comes second finds the FIFO the first one made.
-        Err(err)
-            if err.errno() == Some(Errno::EEXIST)
-                && std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) =>
-        {
+        Err(err) if err.errno() == Some(Errno::EEXIST) => {
+            // The second of the two programs finds the FIFO the first made. Anything else is refused:
+            // opening it would read or write a plain file.
+            if !std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+                return Err(Error::other(format!("{err}; it is not a FIFO")));
+            }
             say!("{who}: {} is already a FIFO: using it", path.display());
             Ok(None)
-        }
-        // Something else has the name. Opening it anyway would read or write a plain file.
-        Err(err) if err.errno() == Some(Errno::EEXIST) => {
-            Err(Error::other(format!("{err}; it is not a FIFO")))
         }
         Err(err) => Err(err),
     }
