@@ -73,7 +73,7 @@ fn child_reads(read_end: OwnedFd) -> Result<()> {
 fn duplex(messages: &[String]) -> Result<()> {
     let (down_read, down_write) = nix::unistd::pipe().call("pipe(down)")?; // parent -> child
     let (up_read, up_write) = nix::unistd::pipe().call("pipe(up)")?; // child -> parent
-    println!("parent: a down pipe (the parent writes) and an up pipe (the child writes)");
+    println!("parent: down pipe for the lines, up pipe for the answers");
     let (mut down_write, mut up_read) = (Some(down_write), Some(up_read));
     let child = fork_child(|| {
         drop((down_write.take(), up_read.take())); // the child's unused ends
