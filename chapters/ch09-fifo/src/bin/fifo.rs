@@ -61,7 +61,7 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: mkfifo
 /// `mkfifo(path, 0600)`, or use the FIFO already there. Whoever makes the FIFO removes it.
 fn make_or_use_fifo(path: &Path, who: &str) -> Result<Option<OwnedPath>> {
-    // EXERCISE(fifo): mkfifo(path, 0600) as an OwnedPath; on EEXIST use the path only if it is a FIFO
+    // EXERCISE(fifo): make the FIFO (mode 0600) as an OwnedPath; use an existing name only if a FIFO
     // 0600: the umask filters the mode (errata: mkfifo mode); registered for unlinking on every exit.
     let made = OwnedPath::create(path, |path| {
         mkfifo(path, Mode::from_bits_truncate(0o600)).call(format!("mkfifo({}, 0600)", path.display()))
