@@ -131,7 +131,8 @@ for (const edition of EDITIONS) {
     pages.set(url, { ok: true, ids });
     for (const p of [...errors, ...problems]) fail(where, p);
     const name = where.replace(/^\//, '').replace(/[/.]/g, '_') || 'root';
-    await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true });
+    // print.html is every page at once: its first screen is enough, and a busy machine needs time.
+    await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: !where.endsWith('print.html'), timeout: 120_000 });
     shots++;
     for (const link of links) {
       if (!link.startsWith(origin)) continue;

@@ -76,30 +76,60 @@ pub fn exit_on_signal(status: i32) {
     install_handler();
 }
 
-/// Record something for the signal handler to clean up; `None` if the table is full (then only
-/// the drop path removes it).
-pub(crate) fn register(kind: SlotKind, value: i32, path: Option<*mut libc::c_char>) -> Option<usize> {
-    install_handler();
-    let me = std::process::id() as i32;
-    for (index, slot) in REGISTRY.iter().enumerate() {
-        if slot
-            .kind
-            .compare_exchange(SlotKind::Free as u8, SlotKind::Busy as u8, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            slot.owner.store(me, Ordering::SeqCst);
-            slot.value.store(value, Ordering::SeqCst);
-            slot.path.store(path.unwrap_or(std::ptr::null_mut()), Ordering::SeqCst);
-            slot.kind.store(kind as u8, Ordering::SeqCst);
-            return Some(index);
-        }
-    }
-    None
+/// One entry in the table, held by the value that removes the object on the normal path: dropping
+/// it frees the slot, and [`Registration::is_mine`] tells the creator from a forked child (which
+/// inherits a copy of the value but must not remove its parent's objects).
+#[derive(Debug)]
+pub(crate) struct Registration {
+    owner: u32,
+    slot: Option<usize>,
 }
 
-/// Forget a slot: its object was removed (or handed over) by the normal path.
-pub(crate) fn release(index: usize) {
-    REGISTRY[index].kind.store(SlotKind::Free as u8, Ordering::SeqCst);
+impl Registration {
+    /// Record `value` (an IPC id, a pid) or `path` for the signal handler. With the table full only
+    /// the normal path removes it.
+    pub(crate) fn new(kind: SlotKind, value: i32, path: Option<*mut libc::c_char>) -> Self {
+        install_handler();
+        let owner = std::process::id();
+        let slot = REGISTRY.iter().position(|slot| {
+            let claimed = slot
+                .kind
+                .compare_exchange(
+                    SlotKind::Free as u8,
+                    SlotKind::Busy as u8,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_ok();
+            if claimed {
+                slot.owner.store(owner as i32, Ordering::SeqCst);
+                slot.value.store(value, Ordering::SeqCst);
+                slot.path.store(path.unwrap_or(std::ptr::null_mut()), Ordering::SeqCst);
+                slot.kind.store(kind as u8, Ordering::SeqCst);
+            }
+            claimed
+        });
+        Registration { owner, slot }
+    }
+
+    /// Whether this process registered it and has not yet removed or handed it over.
+    pub(crate) fn is_mine(&self) -> bool {
+        self.owner == std::process::id()
+    }
+
+    /// The normal path removed the object (or handed it over): the handler must leave it.
+    pub(crate) fn forget(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            REGISTRY[slot].kind.store(SlotKind::Free as u8, Ordering::SeqCst);
+        }
+        self.owner = 0;
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.forget();
+    }
 }
 
 /// The signals the clean-up handler catches: SIGINT (Ctrl-C), SIGTERM (`kill`), SIGHUP (terminal
@@ -255,8 +285,7 @@ fn kind_from_u8(kind: u8) -> SlotKind {
 #[derive(Debug)]
 pub struct Owned<T: Removable> {
     id: T,
-    owner: u32,
-    slot: Option<usize>,
+    registration: Registration,
 }
 
 impl<T: Removable> Owned<T> {
@@ -274,8 +303,7 @@ impl<T: Removable> Owned<T> {
 
     /// Take charge of removing `id` (prefer [`Owned::create`] for an object made just now).
     pub fn new(id: T) -> Self {
-        let slot = register(kind_from_u8(T::KIND), id.raw(), None);
-        Owned { id, owner: std::process::id(), slot }
+        Owned { id, registration: Registration::new(kind_from_u8(T::KIND), id.raw(), None) }
     }
 
     /// The id, for the calls that use the object.
@@ -288,31 +316,22 @@ impl<T: Removable> Owned<T> {
         // Removed first, forgotten after: a signal in between finds it still registered (and a
         // second IPC_RMID of a removed id fails harmlessly).
         let removed = self.id.rmid();
-        self.forget();
+        self.registration.forget();
         removed
     }
 
     /// Leave the object in the system for other processes (a `--keep` option, a tool like `mkq`
     /// whose whole point is to create it). Returns the id.
     pub fn keep(mut self) -> T {
-        self.forget();
+        self.registration.forget();
         self.id
-    }
-
-    fn forget(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            release(slot);
-        }
-        self.owner = 0;
     }
 }
 
 impl<T: Removable> Drop for Owned<T> {
     fn drop(&mut self) {
-        // Only the creator removes: a forked child holds a copy of this value too.
-        if self.owner == std::process::id() {
+        if self.registration.is_mine() {
             let _ = self.id.rmid();
-            self.forget();
         }
     }
 }
@@ -321,8 +340,7 @@ impl<T: Removable> Drop for Owned<T> {
 #[derive(Debug)]
 pub struct OwnedPath {
     path: PathBuf,
-    owner: u32,
-    slot: Option<usize>,
+    registration: Registration,
 }
 
 impl OwnedPath {
@@ -336,8 +354,8 @@ impl OwnedPath {
     /// Take charge of unlinking `path`, which this process made (prefer [`OwnedPath::create`]).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let slot = register(SlotKind::File, 0, leak_c_path(&path));
-        OwnedPath { path, owner: std::process::id(), slot }
+        let registration = Registration::new(SlotKind::File, 0, leak_c_path(&path));
+        OwnedPath { path, registration }
     }
 
     pub fn path(&self) -> &Path {
@@ -347,23 +365,15 @@ impl OwnedPath {
     /// `unlink(2)` now, reporting an error if that fails.
     pub fn unlink(mut self) -> Result<()> {
         let removed = std::fs::remove_file(&self.path).call(format!("unlink({})", self.path.display()));
-        self.forget();
+        self.registration.forget();
         removed
-    }
-
-    fn forget(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            release(slot);
-        }
-        self.owner = 0;
     }
 }
 
 impl Drop for OwnedPath {
     fn drop(&mut self) {
-        if self.owner == std::process::id() {
+        if self.registration.is_mine() {
             let _ = std::fs::remove_file(&self.path);
-            self.forget();
         }
     }
 }
@@ -374,8 +384,7 @@ impl Drop for OwnedPath {
 #[derive(Debug)]
 pub struct TempDir {
     path: PathBuf,
-    owner: u32,
-    slot: Option<usize>,
+    registration: Registration,
 }
 
 impl TempDir {
@@ -384,8 +393,8 @@ impl TempDir {
         let template = std::env::temp_dir().join(format!("{prefix}.XXXXXX"));
         with_signals_held(|| {
             let path = nix::unistd::mkdtemp(&template).call(format!("mkdtemp({})", template.display()))?;
-            let slot = register(SlotKind::Dir, 0, leak_c_path(&path));
-            Ok(TempDir { path, owner: std::process::id(), slot })
+            let registration = Registration::new(SlotKind::Dir, 0, leak_c_path(&path));
+            Ok(TempDir { path, registration })
         })
     }
 
@@ -398,11 +407,8 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         // remove_dir_all needs a descriptor to list the directory; with none left (EMFILE) a
         // plain rmdir still removes it once its files (OwnedPaths) are gone.
-        if self.owner == std::process::id() && std::fs::remove_dir_all(&self.path).is_err() {
+        if self.registration.is_mine() && std::fs::remove_dir_all(&self.path).is_err() {
             let _ = std::fs::remove_dir(&self.path);
-        }
-        if let Some(slot) = self.slot.take() {
-            release(slot);
         }
     }
 }

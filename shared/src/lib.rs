@@ -15,7 +15,8 @@
 //! Pipes, FIFOs and signals come straight from `nix`, whose functions already carry the C names.
 //!
 //! Around them: [`error`] (one-line errors naming the call and the errno), [`cleanup`] (nothing a
-//! program creates outlives it), [`out`] (pid-tagged, coloured lines), [`cli`] (the `main`
+//! program creates outlives it), [`out`] (pid-tagged, coloured lines), [`user`] and [`time`] (owners and
+//! dates as `ipcs` shows them), [`cli`] (the `main`
 //! wrapper and the `--key`/`--keyfile` options).
 
 pub mod cleanup;
@@ -31,5 +32,7 @@ pub mod process;
 pub mod sem;
 pub mod shm;
 pub mod sysvipc;
+pub mod time;
+pub mod user;
 
 pub use error::{CallContext, Errno, Error, Result};

@@ -21,8 +21,8 @@ pub fn msgget(key: Key, msgflg: libc::c_int) -> Result<MsqId> {
 
 /// A message buffer laid out as C's `struct msgbuf`: the type, then up to `capacity` bytes of text.
 ///
-/// Reuse one buffer for many calls when speed matters (the benchmarks do); [`msgsnd`] and
-/// [`msgrcv`] below build one per call for simplicity.
+/// [`msgsnd`] and [`msgrcv`] below build one per call; a program that sends many messages may
+/// keep one and reuse it.
 pub struct MsgBuf {
     /// `long`s, so the buffer is aligned for `mtype` at offset 0.
     words: Vec<c_long>,
@@ -44,20 +44,17 @@ impl MsgBuf {
     }
 
     /// The message type (`mtype`) of the last message put in or received.
-    #[inline]
     pub fn mtype(&self) -> c_long {
         self.words[0]
     }
 
     /// All `capacity` bytes of `mtext`.
-    #[inline]
     pub fn text(&self) -> &[u8] {
         let (_, text) = self.as_bytes().split_at(MTYPE_BYTES);
         &text[..self.capacity]
     }
 
     /// Set `mtype` and copy `text` into `mtext` (at most `capacity` bytes are kept).
-    #[inline]
     pub fn fill(&mut self, mtype: c_long, text: &[u8]) -> usize {
         self.words[0] = mtype;
         let len = text.len().min(self.capacity);
@@ -65,7 +62,6 @@ impl MsgBuf {
         len
     }
 
-    #[inline]
     fn as_bytes(&self) -> &[u8] {
         let len = self.words.len() * MTYPE_BYTES;
         // SAFETY: `words` is an initialised Vec<c_long> of exactly `len` bytes; every byte pattern is a
@@ -73,7 +69,6 @@ impl MsgBuf {
         unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), len) }
     }
 
-    #[inline]
     fn as_bytes_mut(&mut self) -> &mut [u8] {
         let len = self.words.len() * MTYPE_BYTES;
         // SAFETY: as in `as_bytes`, and the exclusive borrow of `self` makes the slice unique.
@@ -82,7 +77,6 @@ impl MsgBuf {
 }
 
 /// `msgsnd(msqid, msgp, msgsz, msgflg)` with a buffer already filled by [`MsgBuf::fill`].
-#[inline]
 pub fn msgsnd_buf(msqid: MsqId, buf: &MsgBuf, msgsz: usize, msgflg: libc::c_int) -> Result<()> {
     assert!(msgsz <= buf.capacity, "msgsz {msgsz} exceeds the buffer's {}", buf.capacity);
     // SAFETY: `buf.words` starts with the `long mtype` and holds at least `msgsz` text bytes after it,
@@ -95,7 +89,6 @@ pub fn msgsnd_buf(msqid: MsqId, buf: &MsgBuf, msgsz: usize, msgflg: libc::c_int)
 ///
 /// `msgtyp` 0 takes the first message, `T > 0` the first of type `T`, `T < 0` the first of the
 /// lowest type `<= |T|`.
-#[inline]
 pub fn msgrcv_buf(msqid: MsqId, buf: &mut MsgBuf, msgtyp: c_long, msgflg: libc::c_int) -> Result<usize> {
     let msgsz = buf.capacity;
     // SAFETY: `buf.words` has room for the `long mtype` and `msgsz` text bytes, which is the most

@@ -8,6 +8,9 @@ use std::io::IsTerminal;
 
 use colored::{Color, Colorize};
 
+pub use crate::time::format_time;
+pub use crate::user::{group_name, user_name};
+
 /// Decide once, at start-up, whether to colour (called by [`crate::cli::run`]).
 pub fn init_colour() {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
@@ -30,44 +33,6 @@ pub fn pid_tag() -> String {
     in_colour_of(pid, &format!("[pid:{pid}]"))
 }
 
-/// `root` for uid 0: the user name when the system knows it, else the number (as `ipcs` does).
-pub fn user_name(uid: u32) -> String {
-    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(user)) => user.name,
-        _ => uid.to_string(),
-    }
-}
-
-/// The group name for `gid`, else the number.
-pub fn group_name(gid: u32) -> String {
-    match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
-        Ok(Some(group)) => group.name,
-        _ => gid.to_string(),
-    }
-}
-
-/// A `time_t` from an `*_ds` structure: `never` for 0 (the kernel's "not yet"), else the date in
-/// UTC, e.g. `2023-11-14 22:13:20 UTC`.
-pub fn format_time(secs: i64) -> String {
-    if secs == 0 {
-        return "never".to_owned();
-    }
-    let (days, secs_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`), so the workbook
-    // needs no date crate; UTC because local time would need the C library's time zone code.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let (hour, minute, second) = (secs_of_day / 3600, secs_of_day % 3600 / 60, secs_of_day % 60);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
-}
-
 /// Print a line tagged with this process's pid, like `println!`:
 /// `say!("picks up the pen")` prints `[pid:4242] picks up the pen`.
 ///
@@ -78,23 +43,4 @@ macro_rules! say {
     ($($arg:tt)*) => {
         println!("{} {}", $crate::out::pid_tag(), format_args!($($arg)*))
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_print_as_utc_dates() {
-        assert_eq!(format_time(0), "never");
-        assert_eq!(format_time(1), "1970-01-01 00:00:01 UTC");
-        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
-    }
-
-    #[test]
-    fn root_has_a_name() {
-        assert_eq!(user_name(0), "root");
-        assert_eq!(user_name(4_000_000_000), "4000000000");
-    }
 }

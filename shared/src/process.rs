@@ -12,12 +12,11 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use nix::sys::signal::SigmaskHow;
 pub use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 pub use nix::unistd::{Pid, getpid, getppid};
 
-use crate::cleanup::{self, SlotKind};
+use crate::cleanup::{self, Registration, SlotKind};
 use crate::error::{CallContext, Errno, Error, Result};
 
 /// What `fork` returned, in the process that sees it.
@@ -34,23 +33,17 @@ pub enum Fork {
 /// text a second time (a classic surprise in C).
 pub fn fork() -> Result<Fork> {
     flush_std();
-    // Hold back SIGINT/SIGTERM/SIGHUP until the parent has registered the child: a Ctrl-C that
-    // landed between fork(2) returning and the registration would run the clean-up handler before
-    // it knows the child, and the parent would die without stopping or reaping it. Blocked signals
-    // stay pending and arrive when the mask is restored, just below.
-    let held = cleanup::fatal_signals();
-    let previous = held.thread_swap_mask(SigmaskHow::SIG_BLOCK).call("sigprocmask(SIG_BLOCK)")?;
-    // SAFETY: the workbook's programs fork while single-threaded, so no lock can be held by a thread
-    // that does not exist in the child. A multi-threaded caller (a test harness) must keep the child
-    // to simple system calls and `exit_child`, as POSIX requires.
-    let forked = match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Fork::Parent { child: Child::adopt(child) }),
-        Ok(nix::unistd::ForkResult::Child) => Ok(Fork::Child),
-        Err(errno) => Err(Error::sys("fork()", errno)),
-    };
-    // Restoring a mask we just read cannot fail; both processes do it.
-    let _ = previous.thread_set_mask();
-    forked
+    // Signals held until the parent has registered the child, so a Ctrl-C in between still stops it.
+    cleanup::with_signals_held(|| {
+        // SAFETY: the workbook's programs fork while single-threaded, so no lock can be held by a
+        // thread that does not exist in the child. A multi-threaded caller (a test harness) must keep
+        // the child to simple system calls and `exit_child`, as POSIX requires.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Fork::Parent { child: Child::adopt(child) }),
+            Ok(nix::unistd::ForkResult::Child) => Ok(Fork::Child),
+            Err(errno) => Err(Error::sys("fork()", errno)),
+        }
+    })
 }
 
 /// Fork a child that runs `body` and exits: 0 if it returned `Ok`, 1 (after printing the error as
@@ -60,15 +53,22 @@ pub fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<Child> {
         Fork::Parent { child } => Ok(child),
         Fork::Child => {
             // A panic must not unwind out of here: it would run the parent's code in the child.
-            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-                Ok(Ok(())) => 0,
-                Ok(Err(err)) => {
-                    eprintln!("{}: {err}", crate::cli::program_name());
-                    1
-                }
-                Err(_) => 1,
-            };
-            exit_child(code)
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+                Ok(result) => exit_child_with(result),
+                Err(_) => exit_child(1),
+            }
+        }
+    }
+}
+
+/// End a forked child with its body's result: status 0 for `Ok`, or the error as one line
+/// (`program: error`) and status 1, as any workbook program ends.
+pub fn exit_child_with(result: Result<()>) -> ! {
+    match result {
+        Ok(()) => exit_child(0),
+        Err(err) => {
+            eprintln!("{}: {err}", crate::cli::program_name());
+            exit_child(1)
         }
     }
 }
@@ -120,16 +120,13 @@ impl fmt::Display for ExitStatus {
 #[derive(Debug)]
 pub struct Child {
     pid: Pid,
-    /// The process that forked it: only that process may wait for it or stop it.
-    parent: Pid,
-    slot: Option<usize>,
-    reaped: bool,
+    /// Held by the process that forked it, until reaped: only that process may wait for it or stop it.
+    registration: Registration,
 }
 
 impl Child {
     fn adopt(pid: Pid) -> Self {
-        let slot = cleanup::register(SlotKind::Child, pid.as_raw(), None);
-        Child { pid, parent: getpid(), slot, reaped: false }
+        Child { pid, registration: Registration::new(SlotKind::Child, pid.as_raw(), None) }
     }
 
     pub fn pid(&self) -> Pid {
@@ -153,7 +150,7 @@ impl Child {
                 Err(errno) => return Err(Error::sys(format!("waitpid({})", self.pid), errno)),
                 Ok(status) => match ExitStatus::from_wait(status) {
                     Some(exit) => {
-                        self.mark_reaped();
+                        self.registration.forget();
                         return Ok(Some(exit));
                     }
                     None if flags.is_some() => return Ok(None),
@@ -167,22 +164,14 @@ impl Child {
     pub fn kill(&self, signal: Signal) -> Result<()> {
         nix::sys::signal::kill(self.pid, signal).call(format!("kill({}, {signal})", self.pid))
     }
-
-    fn mark_reaped(&mut self) {
-        self.reaped = true;
-        if let Some(slot) = self.slot.take() {
-            cleanup::release(slot);
-        }
-    }
 }
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if self.reaped || getpid() != self.parent {
-            return;
+        if self.registration.is_mine() {
+            let _ = self.kill(Signal::SIGTERM);
+            let _ = self.wait_flags(None);
         }
-        let _ = self.kill(Signal::SIGTERM);
-        let _ = self.wait_flags(None);
     }
 }
 

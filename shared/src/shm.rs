@@ -71,7 +71,6 @@ impl Attached {
     }
 
     /// Copy `buf.len()` bytes out of the segment, starting at `offset`.
-    #[inline]
     pub fn read(&self, offset: usize, buf: &mut [u8]) {
         self.check_range(offset, buf.len());
         // SAFETY: the range is inside the mapping (checked above), `buf` is ours and cannot overlap
@@ -81,7 +80,6 @@ impl Attached {
 
     /// Copy `data` into the segment at `offset`. Panics if the segment was attached `SHM_RDONLY`
     /// (the kernel would kill us with SIGSEGV).
-    #[inline]
     pub fn write(&self, offset: usize, data: &[u8]) {
         self.check_range(offset, data.len());
         // SAFETY: as in `read`; writers in other processes may race with us, which can mix bytes but
@@ -105,7 +103,6 @@ impl Attached {
     }
 
     /// An `i32` in the segment at `offset` (a multiple of 4), for values several processes update.
-    #[inline]
     pub fn atomic_i32(&self, offset: usize) -> &AtomicI32 {
         self.check_range(offset, 4);
         assert_eq!(offset % 4, 0, "offset {offset} is not 4-byte aligned");
@@ -115,7 +112,6 @@ impl Attached {
         unsafe { AtomicI32::from_ptr(self.addr.add(offset).cast()) }
     }
 
-    #[inline]
     fn check_range(&self, offset: usize, len: usize) {
         assert!(
             offset.checked_add(len).is_some_and(|end| end <= self.len),

@@ -91,7 +91,7 @@ pub fn explain_key_error(err: crate::Error, kind: Kind, key: Key, key_option: &s
     let owner = list_kind(kind).into_iter().find(|object| object.key == key).map(|object| object.uid);
     let whose = match owner {
         Some(uid) if uid == me => "it is yours".to_owned(),
-        Some(uid) => format!("it belongs to {}", crate::out::user_name(uid)),
+        Some(uid) => format!("it belongs to {}", crate::user::user_name(uid)),
         None => "its owner is unknown".to_owned(),
     };
     let what = match (errno, owner) {

@@ -28,7 +28,11 @@ pub fn parse(stdout: &str) -> BTreeMap<String, Outcome> {
             "ok" => Outcome::Passed,
             "FAILED" => Outcome::Failed(String::new()),
             "ignored" => Outcome::Skipped("ignored, no reason given".to_owned()),
-            other => match other.strip_prefix("ignored, ") {
+            // libtest writes `ignored, REASON`; libtest-mimic (harness = false files) `ignored (REASON)`.
+            other => match other
+                .strip_prefix("ignored, ")
+                .or_else(|| other.strip_prefix("ignored (").and_then(|reason| reason.strip_suffix(')')))
+            {
                 Some(reason) => Outcome::Skipped(reason.to_owned()),
                 None => continue, // a program's own output that happens to start with "test "
             },
@@ -131,6 +135,7 @@ running 5 tests
 test passes ... ok
 test skipped_with_reason ... ignored, needs root for setpriv
 test skipped_bare ... ignored
+test skipped_by_mimic ... ignored (no private IPC namespace here)
 test todo_test ... FAILED
 test snapshot_test ... FAILED
 test printed by a program, not libtest
@@ -166,9 +171,10 @@ test result: FAILED. 1 passed; 3 failed; 2 ignored; 0 measured; 0 filtered out; 
     #[test]
     fn every_result_kind_is_read_with_its_reason() {
         let outcomes = parse(RUN);
-        assert_eq!(outcomes.len(), 6, "{outcomes:?}");
+        assert_eq!(outcomes.len(), 7, "{outcomes:?}");
         assert_eq!(outcomes["passes"], Outcome::Passed);
         assert_eq!(outcomes["skipped_with_reason"], Outcome::Skipped("needs root for setpriv".into()));
+        assert_eq!(outcomes["skipped_by_mimic"], Outcome::Skipped("no private IPC namespace here".into()));
         assert!(
             matches!(&outcomes["skipped_bare"], Outcome::Skipped(reason) if reason.contains("no reason"))
         );

@@ -26,7 +26,7 @@ fn exists(ids: (MsqId, ShmId, SemId)) -> [bool; 3] {
 }
 
 fn redactions(key: &TestKey) -> Vec<(String, String)> {
-    let user = shared::out::user_name(nix::unistd::geteuid().as_raw());
+    let user = shared::user::user_name(nix::unistd::geteuid().as_raw());
     vec![
         (format!("{:#010x}", key.key().raw() as u32), "[TEST KEY]".to_owned()),
         (format!(r"of {user} \(uid \d+\)"), "of [USER] (uid [UID])".to_owned()),
@@ -133,9 +133,26 @@ fn bad_keys_are_usage_errors() {
     Cmd::new("ipcclean").arg("--yess").run().assert_error(2, "unexpected argument");
 }
 
+/// `--keyfile PATH` names the key ftok(PATH, 1) makes, and only that key's objects go.
+fn keyfile_removes_only_the_key_ftok_makes() {
+    let dir = testkit::ScratchDir::new();
+    let path = dir.path().join("keyfile");
+    std::fs::write(&path, b"").unwrap();
+    let key = shared::key::ftok(&path, 1).unwrap();
+    let queue = msg::msgget(key, IPC_CREAT | 0o600).unwrap();
+    let other = TestKey::new();
+    let kept = Owned::new(msg::msgget(other.key(), IPC_CREAT | 0o600).unwrap());
+    let out = Cmd::new("ipcclean").args(["--keyfile", &path.display().to_string(), "--yes"]).run();
+    out.assert_success();
+    assert!(out.stdout.contains(&format!("removed message queue {queue}")), "{}", out.stdout);
+    assert!(msg::msgctl_stat(queue).is_err(), "the keyfile's queue is gone");
+    assert!(msg::msgctl_stat(kept.id()).is_ok(), "another key's queue stays");
+}
+
 testkit::main!(
     lists_without_yes_and_removes_with_it,
     another_users_objects_are_never_touched,
     root_must_name_keys_or_say_all_tried_in_a_private_ipc_namespace,
     bad_keys_are_usage_errors,
+    keyfile_removes_only_the_key_ftok_makes,
 );

@@ -25,7 +25,7 @@ fn make_objects(key: &TestKey, mode: i32) -> Objects {
 }
 
 fn me() -> String {
-    shared::out::user_name(nix::unistd::geteuid().as_raw())
+    shared::user::user_name(nix::unistd::geteuid().as_raw())
 }
 
 /// Ids, the test's key, users, pids and sequence numbers vary from run to run. Placeholders keep
@@ -165,6 +165,24 @@ fn bad_ids_are_one_line_errors() {
     Cmd::new("ipcls").args(["--key", "0xfffffffff"]).run().assert_error(2, "is not a key");
 }
 
+/// `--keyfile PATH` filters by ftok(PATH, 1), as every program that takes a key accepts it.
+fn keyfile_filters_by_the_key_ftok_makes() {
+    let dir = testkit::ScratchDir::new();
+    let path = dir.path().join("keyfile");
+    std::fs::write(&path, b"").unwrap();
+    let key = shared::key::ftok(&path, 1).unwrap();
+    let queue = Owned::new(msg::msgget(key, IPC_CREAT | 0o600).unwrap());
+    let other = TestKey::new();
+    let _other_queue = Owned::new(msg::msgget(other.key(), IPC_CREAT | 0o600).unwrap());
+    let out = Cmd::new("ipcls").args(["-q", "--keyfile", &path.display().to_string()]).run();
+    out.assert_success();
+    let rows: Vec<&str> = out.stdout.lines().filter(|line| line.starts_with("0x")).collect();
+    assert_eq!(rows.len(), 1, "only the keyfile's queue:\n{}", out.stdout);
+    assert!(rows[0].starts_with(&format!("{:#010x} {} ", key.raw() as u32, queue.id())), "{}", rows[0]);
+    let missing = dir.path().join("missing");
+    Cmd::new("ipcls").args(["--keyfile", &missing.display().to_string()]).run().assert_error(1, "ENOENT");
+}
+
 testkit::main!(
     the_listing_shows_each_kind_with_its_own_columns,
     the_rows_match_the_systems_ipcs,
@@ -172,4 +190,5 @@ testkit::main!(
     id_finds_the_kind_itself_and_shows_shmid_ds_and_semid_ds,
     reading_another_users_object_is_eacces,
     bad_ids_are_one_line_errors,
+    keyfile_filters_by_the_key_ftok_makes,
 );

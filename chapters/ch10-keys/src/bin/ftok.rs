@@ -8,16 +8,16 @@
 //! one it makes a temporary key file and tries each of the textbook's claims on it: same path and id,
 //! another id, id 0, the file deleted, the file created again.
 
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use ch10_keys::{create_keyfile, hex, show_stat};
 use clap::Parser;
-use shared::cleanup::{OwnedPath, TempDir};
+use shared::cleanup::TempDir;
 use shared::key::{Key, ftok};
 use shared::{CallContext, Result};
 
-/// Show the key ftok(3) makes from a file and an id, bit by bit.
+/// Show the key ftok(3) makes from a file and an id, bit by bit (textbook ch. 10 §10-2-1).
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  ftok                    the tour on a temporary key file: layout, ids, delete, re-create\n  ftok /etc/passwd 1 2    the keys of /etc/passwd with ids 1 and 2\n  ftok . 65 321           id 321 counts as 65: ftok keeps only the low 8 bits of the id"
@@ -45,25 +45,6 @@ fn main() -> std::process::ExitCode {
             }
         }
     })
-}
-
-/// `stat(path)`: the two numbers ftok takes from the file.
-fn show_stat(path: &Path) -> Result<(u64, u64)> {
-    let meta = std::fs::metadata(path).call(format!("stat({})", path.display()))?;
-    println!(
-        "stat({}): st_dev = {:#x} ({}), st_ino = {:#x} ({})",
-        path.display(),
-        meta.dev(),
-        meta.dev(),
-        meta.ino(),
-        meta.ino()
-    );
-    Ok((meta.dev(), meta.ino()))
-}
-
-/// A key in hex, padded to 32 bits as `ipcs` prints it.
-fn hex(key: Key) -> String {
-    format!("{:#010x}", key.raw() as u32)
 }
 
 // ANCHOR: explain
@@ -110,24 +91,12 @@ fn explain(path: &Path, id: u32) -> Result<Key> {
 }
 // ANCHOR_END: explain
 
-/// Create an empty key file that this process will remove, however it ends.
-fn create(path: &Path) -> Result<OwnedPath> {
-    OwnedPath::create(path, |path| {
-        File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map(drop)
-            .call(format!("open({}, O_CREAT)", path.display()))
-    })
-}
-
 // ANCHOR: tour
 /// The textbook's claims about ftok, each tried on a key file made for the purpose.
 fn tour() -> Result<()> {
     let dir = TempDir::new("ftok")?;
     let path = dir.path().join("keyfile");
-    let file = create(&path)?;
+    let file = create_keyfile(&path)?;
     println!("key file: {} (made for this tour, removed at the end)", path.display());
     let (_, old_ino) = show_stat(&path)?;
     println!();
@@ -164,7 +133,7 @@ fn tour() -> Result<()> {
     // The textbook says a re-created file gets a new inode, so a new key. Whether the inode number
     // changes is up to the file system (ext4 often hands the freed number straight back), and only
     // its low 16 bits count: check rather than believe.
-    let _file = create(&path)?;
+    let _file = create_keyfile(&path)?;
     let (_, new_ino) = show_stat(&path)?;
     let new_key = ftok(&path, 1)?;
     println!("re-created: st_ino {old_ino} -> {new_ino}, ftok(keyfile, 1) {} -> {}", hex(key), hex(new_key));

@@ -13,15 +13,18 @@
 //! user's. As root that would still be every object root owns, other programs' included, so root
 //! must name the keys (`--key`) or say `--all`.
 
+use std::path::PathBuf;
+
+use ch10_keys::hex;
 use clap::Parser;
 use nix::unistd::geteuid;
-use shared::key::Key;
+use shared::key::{Key, ftok};
 use shared::sysvipc::IpcObject;
+use shared::user::user_name;
 use shared::{Errno, Error};
 
-use shared::out::user_name;
-
-/// Remove your leftover System V IPC objects (list only, unless --yes).
+/// List your leftover System V IPC objects, and with --yes remove them (the workbook's own, after
+/// textbook ch. 10 §10-2-4 ipcrm).
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  ipcclean                   list your message queues, segments and semaphore sets\n  ipcclean --yes             remove them all (what to run after kill -9 of a demo)\n  ipcclean --key 0x7b --yes  remove only your objects made with key 0x7b\n  ipcclean --yes --all       as root: every object root owns (other programs' too!)"
@@ -33,6 +36,9 @@ struct Args {
     /// Only objects made with this key (decimal or 0x hex); repeat for more keys.
     #[arg(long = "key", value_name = "KEY")]
     keys: Vec<Key>,
+    /// Only objects made with the key ftok(PATH, 1); repeat for more key files.
+    #[arg(long = "keyfile", value_name = "PATH")]
+    keyfiles: Vec<PathBuf>,
     /// Needed by root to remove without --key: root owns other programs' objects too.
     #[arg(long)]
     all: bool,
@@ -40,7 +46,10 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
-        let args = Args::parse();
+        let mut args = Args::parse();
+        for path in &args.keyfiles {
+            args.keys.push(ftok(path, 1)?);
+        }
         let me = geteuid().as_raw();
 
         // ANCHOR: select
@@ -50,7 +59,7 @@ fn main() -> std::process::ExitCode {
         };
         let mine: Vec<IpcObject> = shared::sysvipc::list().into_iter().filter(wanted).collect();
         // ANCHOR_END: select
-        let keys: Vec<String> = args.keys.iter().map(|key| format!("{:#010x}", key.raw() as u32)).collect();
+        let keys: Vec<String> = args.keys.iter().copied().map(hex).collect();
         let whose = match keys.as_slice() {
             [] => format!("{} (uid {me})", user_name(me)),
             keys => format!("{} (uid {me}) with key {}", user_name(me), keys.join(", ")),
@@ -61,13 +70,8 @@ fn main() -> std::process::ExitCode {
         }
         println!("System V IPC objects of {whose}:");
         for object in &mine {
-            println!(
-                "  {:<21} key {:#010x}  id {:<10} perms {:o}",
-                object.kind.to_string(),
-                object.key.raw() as u32,
-                object.id,
-                object.perms
-            );
+            let (kind, key) = (object.kind.to_string(), hex(object.key));
+            println!("  {kind:<21} key {key}  id {:<10} perms {:o}", object.id, object.perms);
         }
         if !args.yes {
             println!("nothing removed: run again with --yes to remove these {}", mine.len());

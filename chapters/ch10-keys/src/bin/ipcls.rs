@@ -5,15 +5,19 @@
 //! object, readable or not. `--id` asks the kernel itself with `IPC_STAT`, which needs read
 //! permission on the object: the textbook's fields, live, and EACCES when they are not yours to see.
 
+use std::path::PathBuf;
+
+use ch10_keys::{chosen_kinds, kind_of, shm_status, show_perm};
 use clap::Parser;
-use shared::ipc::{IpcPerm, Kind, MsqId, SemId, ShmId};
-use shared::key::{IPC_PRIVATE, Key};
-use shared::sysvipc::{IpcObject, list_kind};
-use shared::{Error, Result};
+use shared::Result;
+use shared::ipc::{Kind, MsqId, SemId, ShmId};
+use shared::key::{Key, ftok};
+use shared::sysvipc::list_kind;
+use shared::time::format_time;
+use shared::user::user_name;
 
-use shared::out::{format_time, group_name, user_name};
-
-/// List System V IPC objects like ipcs, or show one object's IPC_STAT in full.
+/// List System V IPC objects like ipcs, or show one object's IPC_STAT in full (the workbook's own,
+/// after textbook ch. 10 §10-2-3 ipcs).
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  ipcls                 every message queue, shared memory segment and semaphore set\n  ipcls -q              message queues only\n  ipcls --key 0x7b      only the objects made with key 0x7b (123)\n  ipcls -q --id 229377  the queue's ipc_perm and msqid_ds, from msgctl(IPC_STAT)"
@@ -29,36 +33,31 @@ struct Args {
     #[arg(short = 's', long = "semaphores")]
     semaphores: bool,
     /// Only objects made with this key (decimal or 0x hex).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", conflicts_with = "keyfile")]
     key: Option<Key>,
+    /// Only objects made with the key ftok(PATH, 1).
+    #[arg(long, value_name = "PATH")]
+    keyfile: Option<PathBuf>,
     /// Show this object's whole ipc_perm and *_ds (from IPC_STAT) instead of the list.
-    #[arg(long, value_name = "N", conflicts_with = "key")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["key", "keyfile"])]
     id: Option<i32>,
 }
 
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
         let args = Args::parse();
-        let mut kinds: Vec<Kind> = [
-            (args.queues, Kind::MessageQueue),
-            (args.shmems, Kind::SharedMemory),
-            (args.semaphores, Kind::SemaphoreSet),
-        ]
-        .into_iter()
-        .filter_map(|(chosen, kind)| chosen.then_some(kind))
-        .collect();
-        if kinds.is_empty() {
-            kinds = vec![Kind::MessageQueue, Kind::SharedMemory, Kind::SemaphoreSet];
+        let kinds = chosen_kinds(args.queues, args.shmems, args.semaphores);
+        if let Some(id) = args.id {
+            return show_one(&kinds, id);
         }
-        match args.id {
-            Some(id) => show_one(&kinds, id),
-            None => {
-                for kind in kinds {
-                    list(kind, args.key);
-                }
-                Ok(())
-            }
+        let key = match &args.keyfile {
+            Some(path) => Some(ftok(path, 1)?),
+            None => args.key,
+        };
+        for kind in kinds {
+            list(kind, key);
         }
+        Ok(())
     })
 }
 
@@ -98,35 +97,6 @@ fn list(kind: Kind, only_key: Option<Key>) {
     println!();
 }
 // ANCHOR_END: list
-
-/// `dest` once IPC_RMID has marked a segment that is still attached, `locked` after SHM_LOCK.
-fn shm_status(object: &IpcObject) -> &'static str {
-    // The /proc `perms` column is the whole mode, with the segment's state bits above the 9
-    // permission bits (SHM_DEST 0o1000, SHM_LOCKED 0o2000 in the kernel's ipc/shm.c).
-    let mode = object.columns.get("perms").and_then(|perms| u32::from_str_radix(perms, 8).ok()).unwrap_or(0);
-    match (mode & 0o1000 != 0, mode & 0o2000 != 0) {
-        (true, _) => "dest",
-        (false, true) => "locked",
-        (false, false) => "",
-    }
-}
-
-/// Which kind `id` is: the one chosen with -q/-m/-s, else the only kind that lists it.
-fn kind_of(kinds: &[Kind], id: i32) -> Result<Kind> {
-    if let [kind] = kinds {
-        return Ok(*kind);
-    }
-    // Each kind numbers its objects on its own, so one number may be a queue and a segment at once.
-    let found: Vec<Kind> =
-        kinds.iter().copied().filter(|kind| list_kind(*kind).iter().any(|object| object.id == id)).collect();
-    match found.as_slice() {
-        [kind] => Ok(*kind),
-        [] => {
-            Err(Error::other(format!("no message queue, shared memory segment or semaphore set has id {id}")))
-        }
-        _ => Err(Error::other(format!("id {id} is used by more than one kind of object: add -q, -m or -s"))),
-    }
-}
 
 // ANCHOR: show_one
 /// `IPC_STAT` one object and print every field the kernel returns.
@@ -170,39 +140,3 @@ fn show_one(kinds: &[Kind], id: i32) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: show_one
-
-/// `struct ipc_perm`, the part every kind shares (Linux field names; `__key` and `__seq` in glibc).
-fn show_perm(name: &str, perm: &IpcPerm, id: i32) {
-    let private = if perm.key == IPC_PRIVATE { " (IPC_PRIVATE: no key, found only by id)" } else { "" };
-    println!("  {name}.key  = {:#010x}{private}", perm.key.raw() as u32);
-    println!("  {name}.uid  = {:<10} owner ({}); IPC_SET may change it", perm.uid, user_name(perm.uid));
-    println!("  {name}.gid  = {:<10} owner's group ({})", perm.gid, group_name(perm.gid));
-    println!("  {name}.cuid = {:<10} creator ({}); fixed for life", perm.cuid, user_name(perm.cuid));
-    println!("  {name}.cgid = {:<10} creator's group ({})", perm.cgid, group_name(perm.cgid));
-    let mode = format!("{:04o}", perm.mode);
-    println!("  {name}.mode = {mode:<10} permissions {}", rwx(perm.permissions()));
-    // Linux builds an id from the slot's sequence number and its index: id = seq * 32768 + index
-    // (IPCMNI is 32768 unless the kernel was booted with ipcmni_extend), so a re-used slot gets a new id.
-    let seq = u32::from(perm.seq);
-    let index = id as u32 % 32768;
-    if id as u32 / 32768 == seq {
-        println!("  {name}.seq  = {seq:<10} slot sequence number: id {id} = {seq} * 32768 + slot {index}");
-    } else {
-        println!("  {name}.seq  = {seq:<10} slot sequence number");
-    }
-}
-
-/// `rw-------` for 0o600, as `ls -l` shows file modes.
-fn rwx(permissions: u16) -> String {
-    (0..9)
-        .map(|bit| {
-            let set = permissions & (0o400 >> bit) != 0;
-            match (set, bit % 3) {
-                (false, _) => '-',
-                (true, 0) => 'r',
-                (true, 1) => 'w',
-                (true, _) => 'x',
-            }
-        })
-        .collect()
-}
