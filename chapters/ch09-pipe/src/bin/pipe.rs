@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
 
 use clap::Parser;
-use shared::process::fork_child;
+use shared::process::{Fork, exit_child_with, fork};
 use shared::{CallContext, Result};
 
 /// Parent and child talk through pipe(2) (slides ch. 8 §8.1, slide 6: the pipe/fork fragment).
@@ -40,22 +40,25 @@ fn one_way(messages: &[String]) -> Result<()> {
     // EXERCISE(pipe): pipe(), fork(), each side drops the end it does not use; parent writes, child reads
     let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?; // fd[0] reads, fd[1] writes
     println!("parent: pipe() gave fd[0] (the read end) and fd[1] (the write end)");
-    let mut parent_end = Some(write_end);
-    let child = fork_child(|| {
-        // While any write end is open, read() waits instead of returning end of file: its own too.
-        drop(parent_end.take());
-        child_reads(read_end)
-    })?;
-    // The closure took read_end with it: the parent's copy is closed, it holds only fd[1].
-    println!("parent: closed fd[0]; writing {} lines to fd[1]", messages.len());
-    let mut pipe = File::from(parent_end.take().expect("the parent keeps the write end"));
-    for message in messages {
-        writeln!(pipe, "{message}").call("write(fd[1])")?;
+    match fork()? {
+        Fork::Child => {
+            // While any write end is open, read() waits instead of returning end of file: its own too.
+            drop(write_end);
+            exit_child_with(child_reads(read_end))
+        }
+        Fork::Parent { child } => {
+            drop(read_end); // the parent only writes
+            println!("parent: closed fd[0]; writing {} lines to fd[1]", messages.len());
+            let mut pipe = File::from(write_end);
+            for message in messages {
+                writeln!(pipe, "{message}").call("write(fd[1])")?;
+            }
+            drop(pipe); // close fd[1]: the child's next read() returns 0, end of file
+            let status = child.wait()?;
+            println!("parent: child {status}");
+            Ok(())
+        }
     }
-    drop(pipe); // close fd[1]: the child's next read() returns 0, end of file
-    let status = child.wait()?;
-    println!("parent: child {status}");
-    Ok(())
     // END EXERCISE
 }
 
@@ -74,14 +77,16 @@ fn duplex(messages: &[String]) -> Result<()> {
     let (down_read, down_write) = nix::unistd::pipe().call("pipe(down)")?; // parent -> child
     let (up_read, up_write) = nix::unistd::pipe().call("pipe(up)")?; // child -> parent
     println!("parent: down pipe for the lines, up pipe for the answers");
-    let (mut down_write, mut up_read) = (Some(down_write), Some(up_read));
-    let child = fork_child(|| {
-        drop((down_write.take(), up_read.take())); // the child's unused ends
-        child_answers(down_read, up_write)
-    })?;
-    // The closure took down_read and up_write: the parent holds only its own two ends.
-    let mut requests = File::from(down_write.take().expect("the parent's end"));
-    let mut answers = BufReader::new(File::from(up_read.take().expect("the parent's end"))).lines();
+    let child = match fork()? {
+        Fork::Child => {
+            drop((down_write, up_read)); // the child's unused ends
+            exit_child_with(child_answers(down_read, up_write))
+        }
+        Fork::Parent { child } => child,
+    };
+    drop((down_read, up_write)); // the parent's unused ends
+    let mut requests = File::from(down_write);
+    let mut answers = BufReader::new(File::from(up_read)).lines();
     for message in messages {
         println!("parent: sending \"{message}\"");
         writeln!(requests, "{message}").call("write(down)")?;

@@ -14,7 +14,7 @@ use std::os::fd::OwnedFd;
 
 use clap::Parser;
 use shared::echo::{EchoRecord, MAX_DATA, RECV_BUF};
-use shared::process::fork_child;
+use shared::process::{Fork, exit_child_with, fork};
 use shared::{CallContext, Error, Result};
 
 /// A two-process UDP echo server over a pipe (slides ch. 8 §8.1, slide 7: udpserv_pipeecho.c,
@@ -47,16 +47,19 @@ fn main() -> std::process::ExitCode {
         // The pipe must exist before fork(): the child can only use descriptors it inherits.
         let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?;
         println!("parent: pipe() gave fd[0] (the child reads records) and fd[1] (the parent writes them)");
-        let mut parent_end = Some(write_end);
-        let child = fork_child(|| {
-            drop(parent_end.take()); // so that read() sees end of file once the parent is gone
-            child_start(&socket, read_end)
-        })?;
-        // The closure took read_end: the parent holds only the write end. Should parent_start
-        // return an error, dropping `child` stops and reaps it.
-        let result = parent_start(&socket, parent_end.take().expect("the parent keeps the write end"));
-        drop(child);
-        result
+        match fork()? {
+            Fork::Child => {
+                drop(write_end); // so that read() sees end of file once the parent is gone
+                exit_child_with(child_start(&socket, read_end))
+            }
+            Fork::Parent { child } => {
+                drop(read_end);
+                // Should parent_start return an error, dropping `child` stops and reaps it.
+                let result = parent_start(&socket, write_end);
+                drop(child);
+                result
+            }
+        }
         // END EXERCISE
         // ANCHOR_END: setup
     })
