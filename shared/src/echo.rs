@@ -18,6 +18,10 @@ pub const MAX_DATA: usize = 4000;
 /// The largest record: header and data.
 pub const RECORD_MAX: usize = HEADER_LEN + MAX_DATA;
 
+/// Room for the largest UDP payload (65,507 bytes over IPv4), so `recvfrom` never truncates a
+/// datagram and the echo servers and clients always learn its true size.
+pub const RECV_BUF: usize = 65_536;
+
 const _: () = assert!(RECORD_MAX <= libc::PIPE_BUF, "a record must fit in one atomic pipe write");
 
 /// A request to echo `data` back to `client`.

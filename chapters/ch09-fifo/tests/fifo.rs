@@ -73,6 +73,10 @@ fn read_and_write_run_as_two_separate_programs() {
     // The reader makes the FIFO and waits in open() for a writer.
     let mut reader = Cmd::new("fifo").args(["read", &text(&path)]).start();
     reader.expect_line("O_RDONLY) waits until a writer has the FIFO open");
+    // The kernel's word, not the transcript's: a FIFO, mode 0600 whatever the umask.
+    let meta = std::fs::metadata(&path).expect("the reader made the FIFO before its open()");
+    assert!(meta.file_type().is_fifo(), "{} is not a FIFO", path.display());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "the FIFO's mode");
     let writer = Cmd::new("fifo").args(["write", &text(&path), "hello", "world"]).run();
     writer.assert_success();
     let reader = reader.finish();

@@ -13,6 +13,24 @@ fn one_way_the_child_reads_every_line_then_eof() {
 }
 
 #[test]
+fn the_output_does_not_depend_on_the_descriptors_a_caller_holds_open() {
+    // A harness (a grader, a shell with redirections) may hand the program descriptors 3 and 4
+    // already: the pipe then gets other numbers, and the transcript must not change.
+    let plain = Cmd::new("pipe").run();
+    let crowded = Cmd::new("pipe")
+        .wrapped(["sh", "-c", r#"exec 3</dev/null 4</dev/null 5</dev/null; exec "$0" "$@""#])
+        .run();
+    crowded.assert_success();
+    assert_eq!(plain.stdout, crowded.stdout);
+    let plain = Cmd::new("pipe").arg("--duplex").run();
+    let crowded = Cmd::new("pipe")
+        .arg("--duplex")
+        .wrapped(["sh", "-c", r#"exec 3</dev/null 4</dev/null; exec "$0" "$@""#])
+        .run();
+    assert_eq!(plain.stdout, crowded.stdout);
+}
+
+#[test]
 fn duplex_takes_turns_over_two_pipes() {
     let out = Cmd::new("pipe").args(["--duplex", "-m", "ping", "-m", "hello"]).run();
     out.assert_success();

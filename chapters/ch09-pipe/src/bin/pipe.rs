@@ -1,17 +1,16 @@
-//! `pipe`: the textbook's first IPC program. `pipe()` makes a one-way byte stream, `fork()` gives the
-//! child copies of both ends, each side closes the end it does not use, the parent writes and the
-//! child reads until end of file. `--duplex` adds a second pipe for the answers, because one pipe
-//! carries data one way only.
+//! `pipe`: the slides' pipe/fork fragment as a program. `pipe()` makes a one-way byte stream,
+//! `fork()` gives the child copies of both ends, each side closes the end it does not use, the
+//! parent writes and the child reads until end of file. `--duplex` adds a second pipe for answers.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use clap::Parser;
-use shared::process::{Fork, exit_child, fork};
+use shared::process::{Fork, exit_child_with, fork};
 use shared::{CallContext, Result};
 
-/// Parent and child talk through pipe(2).
+/// Parent and child talk through pipe(2) (slides ch. 8 §8.1, slide 6: the pipe/fork fragment).
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  pipe                      the parent sends three lines, the child reads them\n  pipe --duplex             two pipes: the child answers each line\n  pipe -m hello -m bye      send your own lines"
@@ -39,27 +38,13 @@ fn main() -> std::process::ExitCode {
 // ANCHOR: one_way
 fn one_way(messages: &[String]) -> Result<()> {
     // EXERCISE(pipe): pipe(), fork(), each side drops the end it does not use; parent writes, child reads
-    // fd[0] is the read end, fd[1] the write end.
-    let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?;
-    println!(
-        "parent: pipe() gave fd[0]={} (read end) and fd[1]={} (write end)",
-        read_end.as_raw_fd(),
-        write_end.as_raw_fd()
-    );
-
+    let (read_end, write_end) = nix::unistd::pipe().call("pipe()")?; // fd[0] reads, fd[1] writes
+    println!("parent: pipe() gave fd[0] (the read end) and fd[1] (the write end)");
     match fork()? {
         Fork::Child => {
-            // The child only reads. It must close its copy of the write end: while any write end is
-            // open, read() waits for more instead of returning end of file.
+            // While any write end is open, read() waits instead of returning end of file: its own too.
             drop(write_end);
-            let code = match child_reads(read_end) {
-                Ok(()) => 0,
-                Err(err) => {
-                    eprintln!("pipe (child): {err}");
-                    1
-                }
-            };
-            exit_child(code)
+            exit_child_with(child_reads(read_end))
         }
         Fork::Parent { child } => {
             drop(read_end); // the parent only writes
@@ -91,51 +76,37 @@ fn child_reads(read_end: OwnedFd) -> Result<()> {
 fn duplex(messages: &[String]) -> Result<()> {
     let (down_read, down_write) = nix::unistd::pipe().call("pipe(down)")?; // parent -> child
     let (up_read, up_write) = nix::unistd::pipe().call("pipe(up)")?; // child -> parent
-    println!(
-        "parent: down pipe fds {}/{} (parent writes), up pipe fds {}/{} (child writes)",
-        down_read.as_raw_fd(),
-        down_write.as_raw_fd(),
-        up_read.as_raw_fd(),
-        up_write.as_raw_fd()
-    );
-
-    match fork()? {
+    println!("parent: down pipe for the lines, up pipe for the answers");
+    let child = match fork()? {
         Fork::Child => {
-            drop(down_write);
-            drop(up_read);
-            let mut answers = File::from(up_write);
-            let mut result = Ok(());
-            for line in BufReader::new(File::from(down_read)).lines() {
-                let answer = line.call("read(down)").and_then(|line| {
-                    println!("child: got \"{line}\", answering");
-                    writeln!(answers, "{} letters", line.chars().count()).call("write(up)")
-                });
-                if let Err(err) = answer {
-                    result = Err(err);
-                    break;
-                }
-            }
-            exit_child(if result.is_ok() { 0 } else { 1 })
+            drop((down_write, up_read)); // the child's unused ends
+            exit_child_with(child_answers(down_read, up_write))
         }
-        Fork::Parent { child } => {
-            drop(down_read);
-            drop(up_write);
-            let mut requests = File::from(down_write);
-            let mut answers = BufReader::new(File::from(up_read)).lines();
-            for message in messages {
-                println!("parent: sending \"{message}\"");
-                writeln!(requests, "{message}").call("write(down)")?;
-                // Wait for the answer before sending the next line: strict turns, so the output
-                // order is the same on every run.
-                let answer =
-                    answers.next().ok_or_else(|| shared::Error::other("the child closed the up pipe"))?;
-                println!("parent: child answered \"{}\"", answer.call("read(up)")?);
-            }
-            drop(requests);
-            let status = child.wait()?;
-            println!("parent: child {status}");
-            Ok(())
-        }
+        Fork::Parent { child } => child,
+    };
+    drop((down_read, up_write)); // the parent's unused ends
+    let mut requests = File::from(down_write);
+    let mut answers = BufReader::new(File::from(up_read)).lines();
+    for message in messages {
+        println!("parent: sending \"{message}\"");
+        writeln!(requests, "{message}").call("write(down)")?;
+        // Strict turns: the answer before the next line, so the output order never changes.
+        let answer = answers.next().ok_or_else(|| shared::Error::other("the child closed the up pipe"))?;
+        println!("parent: child answered \"{}\"", answer.call("read(up)")?);
     }
+    drop(requests);
+    let status = child.wait()?;
+    println!("parent: child {status}");
+    Ok(())
+}
+
+fn child_answers(down_read: OwnedFd, up_write: OwnedFd) -> Result<()> {
+    let mut answers = File::from(up_write);
+    for line in BufReader::new(File::from(down_read)).lines() {
+        let line = line.call("read(down)")?;
+        println!("child: got \"{line}\", answering");
+        writeln!(answers, "{} letters", line.chars().count()).call("write(up)")?;
+    }
+    Ok(())
 }
 // ANCHOR_END: duplex

@@ -1,17 +1,17 @@
-//! `udpechocli`: the slides' UDP echo client. Each line of standard input goes to the server as one
-//! datagram (`sendto()`), and the echo that comes back (`recvfrom()`) is printed as one line.
-//!
-//! Every echo server of the workbook (pipe, FIFO, message queue, shared memory) speaks this protocol,
-//! so this one client tests them all: `udpechocli 127.0.0.1 PORT < some-file`.
+//! `udpechocli`: the UDP echo client the slides describe. Each line of standard input goes to the
+//! server as one datagram (`sendto()`), and the echo that comes back (`recvfrom()`) is printed as one
+//! line. Every echo server of the workbook speaks this protocol: `udpechocli 127.0.0.1 PORT < file`.
 
 use std::io::{BufRead, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use shared::echo::RECV_BUF;
 use shared::{CallContext, Error, Result};
 
-/// Send each line of stdin to a UDP echo server and print the echoes.
+/// Send each line of stdin to a UDP echo server and print the echoes (slides ch. 8 §8.1, slide 7:
+/// udpechocli.c, described but not listed).
 #[derive(Parser)]
 #[command(
     after_help = "Examples:\n  udpechocli 127.0.0.1 9999                 type lines; Ctrl-D to end\n  printf 'hello\\nworld\\n' | udpechocli 127.0.0.1 9999\n  udpechocli 127.0.0.1 9999 --timeout-ms 500 < /etc/hostname"
@@ -26,9 +26,6 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(1..))]
     timeout_ms: u64,
 }
-
-/// Room for the largest UDP payload, so an echo is never cut short on our side.
-const RECV_BUF: usize = 65_536;
 
 fn main() -> std::process::ExitCode {
     shared::cli::run(|| {
