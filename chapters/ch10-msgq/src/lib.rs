@@ -51,8 +51,7 @@ pub fn decode_msg_t(text: &[u8]) -> Result<(SocketAddrV4, &[u8])> {
 
 /// Every echo request goes on the queue as a message of this type; `res_send` asks for this type.
 pub const REQUEST: libc::c_long = 1;
-/// Room for the largest UDP payload, so `recvfrom()` never truncates and we learn a datagram's size.
-pub const RECV_BUF: usize = 65_536;
+pub use shared::echo::RECV_BUF;
 
 /// How mkq, qctl and qsnd_pid name their queue: KEY as the slides type it, or `--keyfile PATH`
 /// for the textbook's `ftok("keyfile", 1)`.
