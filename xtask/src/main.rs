@@ -331,6 +331,11 @@ fn copy_tracked(root: &Path, dest: &Path) -> Result<(), String> {
         let to = dest.join(&name);
         std::fs::create_dir_all(to.parent().unwrap()).map_err(|err| err.to_string())?;
         std::fs::copy(&from, &to).map_err(|err| format!("{}: {err}", to.display()))?;
+        // The source's mtime: cargo then rebuilds only the crates a wrong answer patches.
+        let modified = from.metadata().and_then(|meta| meta.modified());
+        let stamped =
+            modified.and_then(|time| std::fs::File::options().write(true).open(&to)?.set_modified(time));
+        stamped.map_err(|err| format!("{}: {err}", to.display()))?;
     }
     Ok(())
 }
