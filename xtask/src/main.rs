@@ -274,13 +274,11 @@ fn selfcheck() -> Result<ExitCode, String> {
         if r.points() != 0 {
             problems.push(format!("student edition: {} scored {} points", r.id, r.points()));
         }
-        for t in &r.tests {
-            if !matches!(&t.outcome, libtest::Outcome::Failed(why) if why.contains(expected)) {
-                problems.push(format!(
-                    "student edition: {} {}: fails for another reason: {:?}",
-                    r.id, t.name, t.outcome
-                ));
-            }
+        // The exercise fails for the right reason when one of its tests shows the todo!(); the
+        // others may fail as a consequence (a worker that panicked leaves its client waiting).
+        let on_todo = |t: &report::TestResult| matches!(&t.outcome, libtest::Outcome::Failed(why) if why.contains(expected));
+        if !r.tests.iter().any(on_todo) {
+            problems.push(format!("student edition: {}: no test fails on its todo!(): {}", r.id, r.reason));
         }
     }
 
