@@ -18,7 +18,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_close, mq_open, mq_receive, mq_send, mq_unlink};
+use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_close, mq_open, mq_send, mq_unlink};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::stat::Mode;
 use shared::cleanup::{Owned, OwnedPath, TempDir};
@@ -30,7 +30,7 @@ use shared::shm::{Attached, shmat, shmget};
 use shared::{CallContext, Error, Result};
 
 use crate::mechanism::{Mechanism, STAMP_BYTES, Test};
-use crate::sys::semop_one;
+use crate::sys::{mq_receive_no_priority, semop_one};
 
 /// Slots in the shared-memory ring of the bandwidth test: the writer fills one while the reader
 /// empties another.
@@ -484,9 +484,7 @@ impl Rx {
                 Ok(msg.bytes())
             }
             Rx::Mq { mq, msg } => {
-                let mut priority = 0;
-                let len = mq_receive(mq.0.as_ref().expect("open"), msg.bytes_mut(), &mut priority)
-                    .call("mq_receive()")?;
+                let len = mq_receive_no_priority(mq.0.as_ref().expect("open"), msg.bytes_mut())?;
                 if len != msg.bytes().len() {
                     return Err(Error::other(format!("mq_receive: a message of {len} bytes")));
                 }

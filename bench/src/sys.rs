@@ -112,6 +112,19 @@ pub fn semop_one(semid: SemId, num: u16, op: i16) -> Result<()> {
     }
 }
 
+/// `mq_receive(mqdes, buf, len, NULL)`, as `c/bench.c` calls it: nix's `mq_receive` always asks
+/// for the priority, and the kernel's copy of it out is part of what the C side does not pay.
+pub fn mq_receive_no_priority(mq: &nix::mqueue::MqdT, buf: &mut [u8]) -> Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `buf` is valid for `buf.len()` writable bytes; a NULL priority pointer is allowed.
+    let received =
+        unsafe { libc::mq_receive(mq.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), std::ptr::null_mut()) };
+    if received == -1 {
+        return Err(Error::sys(format!("mq_receive(max {} bytes)", buf.len()), Errno::last()));
+    }
+    Ok(received as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
