@@ -297,6 +297,25 @@ struct Run {
     leftovers: usize,
 }
 
+/// A directory of its own under the grader's temp dir, removed with everything in it on drop.
+struct ScratchTmp(std::path::PathBuf);
+
+impl ScratchTmp {
+    fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("xtask-grade.{}.{n}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        ScratchTmp(dir)
+    }
+}
+
+impl Drop for ScratchTmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Isolation) -> Run {
     let mut argv: Vec<String> = isolation.prefix.clone();
     let nproc = user_process_count() + EXTRA_PROCESSES;
@@ -308,10 +327,13 @@ fn run_tests(exe: &TestExe, names: &[String], deadline: Duration, isolation: &Is
     argv.extend(["--color".into(), "never".into()]);
     argv.extend(selection(exe, names));
 
+    // The run's own TMPDIR, removed after it: what a killed or broken program leaves there goes too.
+    let scratch = ScratchTmp::new();
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])
         .current_dir(&exe.package_dir)
+        .env("TMPDIR", &scratch.0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
