@@ -164,13 +164,19 @@ for (const { from, url } of wanted) {
 for (const edition of EDITIONS) {
   const page = await context.newPage();
   page.on('pageerror', (err) => fail(`search (${edition.name})`, `JavaScript error: ${err.message}`));
-  // ?search= is mdBook's own way in: it opens the search bar, loads the index, fills and runs it.
-  await page.goto(`${origin}${edition.root}index.html?search=${encodeURIComponent(edition.search)}`);
+  // As a reader does: open the search bar (which loads the index), type, and read the results. The
+  // keyup is sent again until the index has loaded (searcher.js ignores a search before that).
+  await page.goto(`${origin}${edition.root}index.html`);
+  await page.click('#search-toggle');
+  await page.fill('#searchbar', edition.search);
   const found = await page
     .waitForFunction(
-      (target) => [...document.querySelectorAll('#searchresults a')].some((a) => a.href.includes(target)),
+      (target) => {
+        document.getElementById('searchbar').dispatchEvent(new KeyboardEvent('keyup'));
+        return [...document.querySelectorAll('#searchresults a')].some((a) => a.href.includes(target));
+      },
       SEARCH_TARGET,
-      { timeout: 30_000 },
+      { timeout: 30_000, polling: 500 },
     )
     .then(() => true, () => false);
   await page.screenshot({ path: join(shotDir, `search_${edition.name}.png`) });

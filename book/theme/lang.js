@@ -41,15 +41,11 @@
         }
         return results.sort((a, b) => b.score - a.score);
     }
+    // On the prototype: the index may have been loaded before this script ran.
     if (window.elasticlunr) {
-        const load = elasticlunr.Index.load;
-        elasticlunr.Index.load = function (data) {
-            const index = load.call(this, data);
-            const search = index.search;
-            index.search = function (query, options) {
-                return hangul.test(query) ? searchText(index, query) : search.call(index, query, options);
-            };
-            return index;
+        const search = elasticlunr.Index.prototype.search;
+        elasticlunr.Index.prototype.search = function (query, options) {
+            return hangul.test(query) ? searchText(this, query) : search.call(this, query, options);
         };
     }
 })();
