@@ -7,11 +7,7 @@
 // digits, `_` and `-` kept (ASCII lowercased), whitespace to `-`, the rest dropped; a repeated id
 // gets -1, -2, ... on the same page. A heading that already has {#id} keeps it.
 
-import { readFileSync } from 'node:fs';
-
-if (process.argv[2] === 'supports') process.exit(0); // every renderer
-
-const [, book] = JSON.parse(readFileSync(0, 'utf8'));
+import { eachChapter } from './preprocessor.mjs';
 
 // The heading's text as mdBook sees it once rendered and stripped of tags.
 function plainText(markdown) {
@@ -56,13 +52,4 @@ function addIds(content) {
   }).join('\n');
 }
 
-function walk(items) {
-  for (const item of items) {
-    if (item && item.Chapter) {
-      item.Chapter.content = addIds(item.Chapter.content);
-      walk(item.Chapter.sub_items);
-    }
-  }
-}
-walk(book.sections ?? book.items ?? []);
-process.stdout.write(JSON.stringify(book));
+eachChapter(addIds);

@@ -7,13 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-if (process.argv[2] === 'supports') process.exit(0); // every renderer
+import { eachChapter } from './preprocessor.mjs';
 
-const [context, book] = JSON.parse(readFileSync(0, 'utf8'));
-const src = join(context.root, context.config.book.src ?? 'src');
 const include = /^\{\{#include (exercises\/[A-Za-z0-9_-]+\.md)\}\}$/;
 
-function inline(content) {
+function inline(content, context) {
+  const src = join(context.root, context.config.book.src ?? 'src');
   return content
     .split('\n')
     .map((line) => {
@@ -23,13 +22,4 @@ function inline(content) {
     .join('\n');
 }
 
-function walk(items) {
-  for (const item of items) {
-    if (item && item.Chapter) {
-      item.Chapter.content = inline(item.Chapter.content);
-      walk(item.Chapter.sub_items);
-    }
-  }
-}
-walk(book.sections ?? book.items ?? []);
-process.stdout.write(JSON.stringify(book));
+eachChapter(inline);
