@@ -6,6 +6,8 @@ mod exercises;
 mod grade;
 mod libtest;
 mod report;
+mod speed;
+mod stamps;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,12 +70,38 @@ enum Cmd {
         check: bool,
     },
     /// Check the grader end to end: the solution scores full marks, a fresh student edition 0 with a
-    /// todo!() reason for every exercise, and every wrong answer loses points. Slow (builds a copy).
-    Selfcheck,
+    /// todo!() reason for every exercise, and every wrong answer loses points. Slow (builds copies).
+    Selfcheck {
+        /// Only this part (repeat for more); `cargo test` checks the two editions this way.
+        #[arg(long, value_enum, value_name = "PART")]
+        only: Vec<Part>,
+    },
+    /// Time `cargo xtask grade` against `cargo test` of the same tests, and student-edition.
+    Speed {
+        /// How many times to measure (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+/// The parts of `cargo xtask selfcheck`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// The solution scores full marks.
+    Solution,
+    /// A fresh student edition scores 0, every exercise failing on its todo!().
+    StudentEdition,
+    /// Every wrong answer in exercises/wrong loses points.
+    WrongAnswers,
 }
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Where cargo builds this repository: `CARGO_TARGET_DIR`, else `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
 }
 
 fn main() -> ExitCode {
@@ -86,7 +114,8 @@ fn main() -> ExitCode {
             grade_command(&root.unwrap_or_else(repo_root), &exercises, chapter.as_deref(), junit, gradescope)
         }
         Cmd::BookExercises { check } => book_exercises(check),
-        Cmd::Selfcheck => selfcheck(),
+        Cmd::Selfcheck { only } => selfcheck(&only),
+        Cmd::Speed { runs } => speed::measure(&repo_root(), runs.max(1)).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -145,9 +174,7 @@ fn list() -> Result<ExitCode, String> {
 
 /// Where `hint` remembers how many hints of each exercise were shown.
 fn hints_file() -> PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
-    target.join("xtask-hints.json")
+    target_dir().join("xtask-hints.json")
 }
 
 fn hint(id: Option<&str>, all: bool, reset: bool) -> Result<ExitCode, String> {
@@ -239,8 +266,10 @@ fn grade_command(
     Ok(if all_passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// The end-to-end check: run by `.ci/run`, too slow for `cargo test` (it builds a second copy).
-fn selfcheck() -> Result<ExitCode, String> {
+/// The end-to-end check (book: "Check the grader"). `cargo test` runs the two editions' parts
+/// (xtask/tests/editions.rs), `.ci/run` the wrong answers.
+fn selfcheck(only: &[Part]) -> Result<ExitCode, String> {
+    let part = |p: Part| only.is_empty() || only.contains(&p);
     let root = repo_root();
     let all = Exercises::load(&root)?;
     let marked: Vec<&Exercise> = all.exercises.iter().filter(|ex| ex.marked).collect();
@@ -249,62 +278,80 @@ fn selfcheck() -> Result<ExitCode, String> {
     println!("{}", isolation.describe());
     let mut problems = Vec::new();
 
-    println!("selfcheck 1/3: the solution scores full marks");
-    let (solved, warnings) = grade::grade(&root, None, &all, &marked, &isolation);
-    print!("{}", report::table(&solved));
-    problems.extend(warnings.iter().map(|w| format!("solution: the build warns: {w}")));
-    for r in solved.iter().filter(|r| r.points() != r.max_points) {
-        problems.push(format!("solution: {} scored {}/{}: {}", r.id, r.points(), r.max_points, r.reason));
-    }
-
-    println!("selfcheck 2/3: a fresh student edition scores 0, each exercise failing on its todo!()");
-    let target = root.join("target");
-    let copy = target.join("selfcheck/student-edition");
-    let _ = std::fs::remove_dir_all(&copy);
-    edition::write(&root, &copy, false)?;
-    // Its own target directory: cargo never waits on the solution's build lock, and the copy's
-    // binaries never replace the solution's in target/debug.
-    let copy_target = target.join("selfcheck/target");
-    let (results, warnings) = grade::grade(&copy, Some(&copy_target), &all, &marked, &isolation);
-    problems.extend(warnings.iter().map(|w| format!("student edition: the build warns: {w}")));
-    print!("{}", report::table(&results));
-    for r in &results {
-        // Another exercise's todo!() is a right reason too: qctl's tests first run mkq.
-        let expected = "not yet implemented: ";
-        if r.points() != 0 {
-            problems.push(format!("student edition: {} scored {} points", r.id, r.points()));
-        }
-        // The exercise fails for the right reason when one of its tests shows the todo!(); the
-        // others may fail as a consequence (a worker that panicked leaves its client waiting).
-        let on_todo = |t: &report::TestResult| matches!(&t.outcome, libtest::Outcome::Failed(why) if why.contains(expected));
-        if !r.tests.iter().any(on_todo) {
-            problems.push(format!("student edition: {}: no test fails on its todo!(): {}", r.id, r.reason));
+    if part(Part::Solution) {
+        println!("selfcheck: the solution scores full marks");
+        let (solved, warnings) = grade::grade(&root, None, &all, &marked, &isolation);
+        print!("{}", report::table(&solved));
+        problems.extend(warnings.iter().map(|w| format!("solution: the build warns: {w}")));
+        for r in solved.iter().filter(|r| r.points() != r.max_points) {
+            problems.push(format!("solution: {} scored {}/{}: {}", r.id, r.points(), r.max_points, r.reason));
         }
     }
 
-    println!("selfcheck 3/3: every wrong answer loses points");
-    let wrong: Vec<(&Exercise, &String)> =
-        marked.iter().flat_map(|ex| ex.wrong_answers.iter().map(move |w| (*ex, w))).collect();
-    if wrong.is_empty() {
-        println!("(no wrong answers listed yet)");
+    // The copies are built in a target directory of their own: cargo never waits on the solution's
+    // build lock, and their binaries never replace the solution's in target/debug.
+    let work = target_dir().join("selfcheck");
+    let copy_target = work.join("target");
+    let copies = part(Part::StudentEdition) || part(Part::WrongAnswers);
+    if copies {
+        std::fs::create_dir_all(&work).map_err(|err| format!("{}: {err}", work.display()))?;
     }
-    for (ex, patch) in wrong {
-        let dir = target.join("selfcheck/wrong");
-        let _ = std::fs::remove_dir_all(&dir);
-        copy_tracked(&root, &dir)?;
-        // A repository of its own: inside the solution's work tree, `git apply` would take paths
-        // from the solution's root and silently skip every file.
-        git_in(&dir, &["init", "-q"])?;
-        let patch_path = root.join("exercises/wrong").join(patch);
-        if git_in(&dir, &["apply", &patch_path.display().to_string()]).is_err() {
-            problems.push(format!("{}: {patch} does not apply to the solution", ex.id));
-            continue;
+    // One selfcheck at a time builds copies in a target directory: the copies and stamps are shared.
+    let _lock = if copies { Some(lock(&work.join("lock"))?) } else { None };
+    let mut stamps = stamps::Stamps::open(&copy_target);
+
+    if part(Part::StudentEdition) {
+        println!("selfcheck: a fresh student edition scores 0, each exercise failing on its todo!()");
+        let copy = work.join("student-edition");
+        remove_dir(&copy)?;
+        edition::write(&root, &copy, false)?;
+        stamps.stamp(&copy, &edition::source_files(&copy)?)?;
+        let (results, warnings) = grade::grade(&copy, Some(&copy_target), &all, &marked, &isolation);
+        problems.extend(warnings.iter().map(|w| format!("student edition: the build warns: {w}")));
+        print!("{}", report::table(&results));
+        for r in &results {
+            // Another exercise's todo!() is a right reason too: qctl's tests first run mkq.
+            let expected = "not yet implemented: ";
+            if r.points() != 0 {
+                problems.push(format!("student edition: {} scored {} points", r.id, r.points()));
+            }
+            // The exercise fails for the right reason when one of its tests shows the todo!(); the
+            // others may fail as a consequence (a worker that panicked leaves its client waiting).
+            let on_todo = |t: &report::TestResult| matches!(&t.outcome, libtest::Outcome::Failed(why) if why.contains(expected));
+            if !r.tests.iter().any(on_todo) {
+                problems
+                    .push(format!("student edition: {}: no test fails on its todo!(): {}", r.id, r.reason));
+            }
         }
-        let (results, _) = grade::grade(&dir, Some(&copy_target), &all, &[ex], &isolation);
-        let r = &results[0];
-        println!("{patch}: {}/{} ({})", r.points(), r.max_points, r.reason);
-        if r.points() == r.max_points {
-            problems.push(format!("{}: the wrong answer {patch} still gets full marks", ex.id));
+    }
+
+    if part(Part::WrongAnswers) {
+        println!("selfcheck: every wrong answer loses points");
+        let wrong: Vec<(&Exercise, &String)> =
+            marked.iter().flat_map(|ex| ex.wrong_answers.iter().map(move |w| (*ex, w))).collect();
+        if wrong.is_empty() {
+            println!("(no wrong answers listed yet)");
+        }
+        let names = edition::source_files(&root)?;
+        for (ex, patch) in wrong {
+            let dir = work.join("wrong");
+            remove_dir(&dir)?;
+            copy_files(&root, &dir, &names)?;
+            // A repository of its own: inside the solution's work tree, `git apply` would take paths
+            // from the solution's root and silently skip every file.
+            git_in(&dir, &["init", "-q"])?;
+            let patch_path = root.join("exercises/wrong").join(patch);
+            if git_in(&dir, &["apply", &patch_path.display().to_string()]).is_err() {
+                problems.push(format!("{}: {patch} does not apply to the solution", ex.id));
+                continue;
+            }
+            stamps.stamp(&dir, &names)?;
+            let (results, _) = grade::grade(&dir, Some(&copy_target), &all, &[ex], &isolation);
+            let r = &results[0];
+            println!("{patch}: {}/{} ({})", r.points(), r.max_points, r.reason);
+            if r.points() == r.max_points {
+                problems.push(format!("{}: the wrong answer {patch} still gets full marks", ex.id));
+            }
         }
     }
 
@@ -319,21 +366,35 @@ fn selfcheck() -> Result<ExitCode, String> {
     }
 }
 
-/// The solution's tracked files, unchanged (to apply a wrong-answer patch to).
-fn copy_tracked(root: &Path, dest: &Path) -> Result<(), String> {
-    for name in edition::source_files(root)? {
-        let from = root.join(&name);
+/// An exclusive lock on `path` (created if missing), held until the value is dropped.
+fn lock(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, String> {
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|err| format!("{}: {err}", path.display()))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, errno)| format!("flock({}): {errno}", path.display()))
+}
+
+fn remove_dir(dir: &Path) -> Result<(), String> {
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(format!("{}: {err}", dir.display())),
+        _ => Ok(()),
+    }
+}
+
+/// The solution's files `names`, unchanged (to apply a wrong-answer patch to).
+fn copy_files(root: &Path, dest: &Path, names: &[String]) -> Result<(), String> {
+    for name in names {
+        let from = root.join(name);
         if !from.is_file() {
             continue;
         }
-        let to = dest.join(&name);
+        let to = dest.join(name);
         std::fs::create_dir_all(to.parent().unwrap()).map_err(|err| err.to_string())?;
         std::fs::copy(&from, &to).map_err(|err| format!("{}: {err}", to.display()))?;
-        // The source's mtime: cargo then rebuilds only the crates a wrong answer patches.
-        let modified = from.metadata().and_then(|meta| meta.modified());
-        let stamped =
-            modified.and_then(|time| std::fs::File::options().write(true).open(&to)?.set_modified(time));
-        stamped.map_err(|err| format!("{}: {err}", to.display()))?;
     }
     Ok(())
 }
