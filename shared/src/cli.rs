@@ -130,4 +130,15 @@ mod tests {
         }
         assert!(shared_key("x").unwrap_err().contains("is not a key"));
     }
+
+    #[test]
+    fn a_mode_is_octal_up_to_777() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0640"), Ok(0o640));
+        assert_eq!(parse_mode("0o777"), Ok(0o777));
+        assert_eq!(parse_mode("0"), Ok(0));
+        for bad in ["1000", "8", "-1", "rw", ""] {
+            assert!(parse_mode(bad).unwrap_err().contains("is not a permission mode"), "{bad}");
+        }
+    }
 }

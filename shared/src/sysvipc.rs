@@ -128,4 +128,36 @@ mod tests {
         crate::msg::msgctl_rmid(id).unwrap();
         assert!(listed);
     }
+
+    #[test]
+    fn a_key_error_says_whose_object_it_is_and_what_to_do() {
+        use crate::Errno;
+        let key = Key(0x5e00_0000 | (std::process::id() as i32 & 0x00ff_ffff));
+        let id = crate::msg::msgget(key, crate::ipc::IPC_CREAT | crate::ipc::IPC_EXCL | 0o600).unwrap();
+        use crate::error::Error;
+        let explain =
+            |errno| explain_key_error(Error::sys("msgget", errno), Kind::MessageQueue, key, "--key KEY");
+        let (eexist, eacces, enoent) =
+            (explain(Errno::EEXIST).to_string(), explain(Errno::EACCES).to_string(), explain(Errno::ENOENT));
+        let missing =
+            explain_key_error(Error::sys("msgget", Errno::EEXIST), Kind::SharedMemory, key, "--key KEY");
+        crate::msg::msgctl_rmid(id).unwrap();
+        assert!(eexist.starts_with("msgget: EEXIST"), "{eexist}");
+        assert!(
+            eexist.contains(&format!(
+                "a message queue with key {key} exists already (it is yours: another run"
+            )),
+            "{eexist}"
+        );
+        assert!(eexist.ends_with("use --key KEY for a run of your own"), "{eexist}");
+        assert!(
+            eacces.contains(&format!("the message queue with key {key} is not open to you (it is yours)")),
+            "{eacces}"
+        );
+        assert_eq!(enoent.errno(), Some(Errno::ENOENT));
+        assert_eq!(enoent.to_string(), Error::sys("msgget", Errno::ENOENT).to_string());
+        // No segment has the key: nobody's.
+        assert!(missing.to_string().contains("a shared memory segment with key"), "{missing}");
+        assert!(missing.to_string().contains("(its owner is unknown): use --key KEY"), "{missing}");
+    }
 }

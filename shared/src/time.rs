@@ -32,5 +32,10 @@ mod tests {
         assert_eq!(format_time(1), "1970-01-01 00:00:01 UTC");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        // Across the centuries of the 400-year era the algorithm counts in, and before 1970.
+        assert_eq!(format_time(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(format_time(-2_208_988_800), "1900-01-01 00:00:00 UTC");
+        assert_eq!(format_time(4_107_542_400), "2100-03-01 00:00:00 UTC");
+        assert_eq!(format_time(13_574_563_200), "2400-02-29 00:00:00 UTC");
     }
 }

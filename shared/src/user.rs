@@ -24,5 +24,7 @@ mod tests {
     fn root_has_a_name() {
         assert_eq!(user_name(0), "root");
         assert_eq!(user_name(4_000_000_000), "4000000000");
+        assert_eq!(group_name(0), "root");
+        assert_eq!(group_name(4_000_000_000), "4000000000");
     }
 }

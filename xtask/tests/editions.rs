@@ -6,6 +6,10 @@
 use std::time::Duration;
 
 fn selfcheck(part: &str, minutes: u64) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    if root.join(".student-edition").exists() {
+        testkit::skip("a student edition: its programs are the student's to write");
+    }
     let out = testkit::Cmd::new("xtask")
         .args(["selfcheck", "--only", part])
         .env("CARGO_NET_OFFLINE", "true")
