@@ -478,4 +478,32 @@ mod tests {
         assert!(msgctl_stat(id).is_err(), "queue removed by the handler");
         assert!(!file.exists(), "file unlinked by the handler");
     }
+
+    #[test]
+    fn ipc_rmid_and_unlink_report_an_object_already_gone() {
+        let queue = Owned::new(msgget(IPC_PRIVATE, IPC_CREAT | 0o600).unwrap());
+        crate::msg::msgctl_rmid(queue.id()).unwrap(); // someone else removed it first
+        assert_eq!(queue.ipc_rmid().unwrap_err().errno(), Some(nix::errno::Errno::EINVAL));
+
+        let dir = TempDir::new("cleanup-test").unwrap();
+        let path = OwnedPath::new(dir.path().join("gone"));
+        assert_eq!(path.unlink().unwrap_err().errno(), Some(nix::errno::Errno::ENOENT));
+    }
+
+    #[test]
+    fn a_dropped_registration_frees_its_slot() {
+        // More registrations one after another than the table has slots: each gets one.
+        for _ in 0..SLOTS + 1 {
+            assert!(Registration::new(SlotKind::File, 0, None).slot.is_some(), "the table is full");
+        }
+    }
+
+    #[test]
+    fn a_temp_dir_goes_with_its_files() {
+        let dir = TempDir::new("cleanup-test").unwrap();
+        let path = dir.path().to_owned();
+        std::fs::write(path.join("plain file"), b"x").unwrap();
+        drop(dir);
+        assert!(!path.exists(), "{} is left", path.display());
+    }
 }
