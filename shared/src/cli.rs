@@ -1,5 +1,6 @@
 //! What every workbook binary does around its `main`: one-line errors, exit codes, key options.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -37,8 +38,9 @@ pub fn run(body: impl FnOnce() -> Result<()>) -> ExitCode {
         let message = panic_message(info.payload());
         // `prog | head -1`: head exits, our next println! fails with EPIPE. That is the reader's
         // choice, not our error: end quietly (the unwinding still removes what we created).
+        // writeln!, not eprintln!: a failing stderr must not panic inside the panic hook (an abort).
         if !message.contains("Broken pipe") {
-            eprintln!("{}: internal error: {message}", program_name());
+            let _ = writeln!(std::io::stderr(), "{}: internal error: {message}", program_name());
         }
     }));
     // Catch the unwinding so `Owned` values and children are cleaned up on the way out and the
@@ -129,6 +131,29 @@ mod tests {
             assert_eq!(shared_key(zero), Err(PRIVATE_KEY_REFUSED.to_owned()), "{zero}");
         }
         assert!(shared_key("x").unwrap_err().contains("is not a key"));
+    }
+
+    #[test]
+    fn a_panic_is_one_line_and_a_broken_pipe_none() {
+        use std::io::Read;
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        // A child of its own: run() installs a process-wide panic hook.
+        let child = crate::process::fork_child(move || {
+            nix::unistd::dup2_stderr(&write_end).unwrap();
+            let _ = run(|| panic!("Broken pipe (os error 32)"));
+            let _ = run(|| panic!("the {} went wrong", "thing"));
+            let _ = run(|| std::panic::panic_any(7));
+            Ok(())
+        })
+        .unwrap();
+        assert!(child.wait().unwrap().success());
+        let mut stderr = String::new();
+        std::fs::File::from(read_end).read_to_string(&mut stderr).unwrap();
+        let name = program_name();
+        assert_eq!(
+            stderr,
+            format!("{name}: internal error: the thing went wrong\n{name}: internal error: \n")
+        );
     }
 
     #[test]

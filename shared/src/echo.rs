@@ -146,6 +146,19 @@ mod tests {
     }
 
     #[test]
+    fn a_header_with_too_much_data_or_an_unknown_family_is_corrupt() {
+        let mut header = [0u8; HEADER_LEN];
+        header[0] = 4;
+        header[4..6].copy_from_slice(&(MAX_DATA as u16).to_be_bytes());
+        assert_eq!(EchoRecord::data_len(&header).unwrap(), MAX_DATA);
+        header[4..6].copy_from_slice(&(MAX_DATA as u16 + 1).to_be_bytes());
+        assert!(EchoRecord::data_len(&header).is_err(), "too long");
+        header[4..6].copy_from_slice(&1u16.to_be_bytes());
+        header[0] = 5;
+        assert!(EchoRecord::data_len(&header).is_err(), "no such family");
+    }
+
+    #[test]
     fn too_much_data_is_refused() {
         let record = EchoRecord { client: "127.0.0.1:1".parse().unwrap(), data: vec![0; MAX_DATA + 1] };
         assert!(record.encode().is_err());

@@ -4,6 +4,7 @@
 //! it visible at a glance. Colour is used only when standard output is a terminal and `NO_COLOR` is
 //! not set (<https://no-color.org>), so pipes, files and the tests always see plain text.
 
+use std::ffi::OsStr;
 use std::io::IsTerminal;
 
 use colored::{Color, Colorize};
@@ -13,10 +14,19 @@ pub use crate::user::{group_name, user_name};
 
 /// Decide once, at start-up, whether to colour (called by [`crate::cli::run`]).
 pub fn init_colour() {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    let forced = std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0");
-    let on = forced || (!no_color && std::io::stdout().is_terminal());
-    colored::control::set_override(on);
+    let (no_color, force) = (std::env::var_os("NO_COLOR"), std::env::var_os("CLICOLOR_FORCE"));
+    colored::control::set_override(colour_wanted(
+        no_color.as_deref(),
+        force.as_deref(),
+        std::io::stdout().is_terminal(),
+    ));
+}
+
+/// Colour when `CLICOLOR_FORCE` is set (not to 0), else on a terminal unless `NO_COLOR` is set (not empty).
+fn colour_wanted(no_color: Option<&OsStr>, force: Option<&OsStr>, terminal: bool) -> bool {
+    let no_color = no_color.is_some_and(|value| !value.is_empty());
+    let forced = force.is_some_and(|value| !value.is_empty() && value != "0");
+    forced || (!no_color && terminal)
 }
 
 const PALETTE: [Color; 6] =
@@ -43,4 +53,21 @@ macro_rules! say {
     ($($arg:tt)*) => {
         println!("{} {}", $crate::out::pid_tag(), format_args!($($arg)*))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_on_a_terminal_unless_no_color_and_always_when_forced() {
+        let some = |text| Some(OsStr::new(text));
+        assert!(colour_wanted(None, None, true));
+        assert!(!colour_wanted(None, None, false), "a pipe or a file: plain");
+        assert!(!colour_wanted(some("1"), None, true), "NO_COLOR");
+        assert!(colour_wanted(some(""), None, true), "an empty NO_COLOR is not set");
+        assert!(colour_wanted(some("1"), some("1"), false), "CLICOLOR_FORCE beats NO_COLOR and a pipe");
+        assert!(!colour_wanted(None, some("0"), false), "CLICOLOR_FORCE=0 forces nothing");
+        assert!(!colour_wanted(None, some(""), false), "nor does an empty one");
+    }
 }

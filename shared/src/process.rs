@@ -279,6 +279,27 @@ mod tests {
     }
 
     #[test]
+    fn exit_child_writes_out_what_stdout_still_holds() {
+        use std::io::{Read, Write};
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        match fork().unwrap() {
+            Fork::Child => {
+                let _ = nix::unistd::dup2_stdout(&write_end);
+                // No newline: it stays in the line buffer until a flush.
+                let _ = std::io::stdout().write_all(b"no newline");
+                exit_child(0)
+            }
+            Fork::Parent { child } => {
+                drop(write_end);
+                assert!(child.wait().unwrap().success());
+                let mut out = String::new();
+                std::fs::File::from(read_end).read_to_string(&mut out).unwrap();
+                assert_eq!(out, "no newline");
+            }
+        }
+    }
+
+    #[test]
     fn dropping_an_unwaited_child_stops_and_reaps_it() {
         let child = fork_child(|| {
             nix::unistd::pause();
