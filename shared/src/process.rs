@@ -300,6 +300,32 @@ mod tests {
     }
 
     #[test]
+    fn sigtimedwait_times_out_with_none_and_reports_an_interruption() {
+        use nix::sys::signal::{SigHandler, SigSet, signal};
+        extern "C" fn ignore(_: libc::c_int) {}
+        let child = fork_child(|| {
+            let mut usr1 = SigSet::empty();
+            usr1.add(Signal::SIGUSR1);
+            usr1.thread_block().call("sigprocmask")?;
+            let expect = |ok: bool, what: &str| if ok { Ok(()) } else { Err(Error::other(what.to_owned())) };
+            expect(sigtimedwait(&usr1, std::time::Duration::from_millis(1))?.is_none(), "no SIGUSR1: None")?;
+            // SAFETY: the handler does nothing, so it is async-signal-safe.
+            unsafe { signal(Signal::SIGALRM, SigHandler::Handler(ignore)) }.call("signal")?;
+            let in_10_ms = libc::itimerval {
+                it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+                it_value: libc::timeval { tv_sec: 0, tv_usec: 10_000 },
+            };
+            // SAFETY: `in_10_ms` is a valid itimerval; the old value is not wanted (null).
+            unsafe { libc::setitimer(libc::ITIMER_REAL, &in_10_ms, std::ptr::null_mut()) };
+            // A handled signal outside the set ends the wait with EINTR: an error, not "none came".
+            let interrupted = sigtimedwait(&usr1, std::time::Duration::from_secs(20));
+            expect(interrupted.is_err_and(|err| err.errno() == Some(Errno::EINTR)), "EINTR: an error")
+        })
+        .unwrap();
+        assert_eq!(child.wait().unwrap(), ExitStatus::Exited(0));
+    }
+
+    #[test]
     fn dropping_an_unwaited_child_stops_and_reaps_it() {
         let child = fork_child(|| {
             nix::unistd::pause();
