@@ -35,12 +35,9 @@ pub fn program_name() -> &'static str {
 pub fn run(body: impl FnOnce() -> Result<()>) -> ExitCode {
     crate::out::init_colour();
     std::panic::set_hook(Box::new(|info| {
-        let message = panic_message(info.payload());
-        // `prog | head -1`: head exits, our next println! fails with EPIPE. That is the reader's
-        // choice, not our error: end quietly (the unwinding still removes what we created).
         // writeln!, not eprintln!: a failing stderr must not panic inside the panic hook (an abort).
-        if !message.contains("Broken pipe") {
-            let _ = writeln!(std::io::stderr(), "{}: internal error: {message}", program_name());
+        if let Some(line) = panic_line(info.payload()) {
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
     }));
     // Catch the unwinding so `Owned` values and children are cleaned up on the way out and the
@@ -55,12 +52,16 @@ pub fn run(body: impl FnOnce() -> Result<()>) -> ExitCode {
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
+/// The one line a panic prints: `program: internal error: message`. None for a closed pipe:
+/// `prog | head -1` ends with EPIPE on our next println!, the reader's choice, not our error (the
+/// unwinding still removes what we created).
+fn panic_line(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    let message = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (!message.contains("Broken pipe")).then(|| format!("{}: internal error: {message}", program_name()))
 }
 
 /// Why a key other processes must find cannot be 0: the one line of the usage error.
@@ -135,25 +136,15 @@ mod tests {
 
     #[test]
     fn a_panic_is_one_line_and_a_broken_pipe_none() {
-        use std::io::Read;
-        let (read_end, write_end) = nix::unistd::pipe().unwrap();
-        // A child of its own: run() installs a process-wide panic hook.
-        let child = crate::process::fork_child(move || {
-            nix::unistd::dup2_stderr(&write_end).unwrap();
-            let _ = run(|| panic!("Broken pipe (os error 32)"));
-            let _ = run(|| panic!("the {} went wrong", "thing"));
-            let _ = run(|| std::panic::panic_any(7));
-            Ok(())
-        })
-        .unwrap();
-        assert!(child.wait().unwrap().success());
-        let mut stderr = String::new();
-        std::fs::File::from(read_end).read_to_string(&mut stderr).unwrap();
         let name = program_name();
+        let line = |payload: Box<dyn std::any::Any + Send>| panic_line(payload.as_ref());
+        assert_eq!(line(Box::new("Broken pipe (os error 32)")), None);
         assert_eq!(
-            stderr,
-            format!("{name}: internal error: the thing went wrong\n{name}: internal error: \n")
+            line(Box::new(format!("the {} went wrong", "thing"))),
+            Some(format!("{name}: internal error: the thing went wrong"))
         );
+        assert_eq!(line(Box::new("static")), Some(format!("{name}: internal error: static")));
+        assert_eq!(line(Box::new(7)), Some(format!("{name}: internal error: ")));
     }
 
     #[test]
