@@ -295,6 +295,7 @@ fn run_row(row: &Row, namespace: &IpcNamespace) -> Result<Outcome, String> {
         ("msgq_echoserv", false) => {
             let port = program.args.last().ok_or("no port")?.clone();
             // The namespace is for IPC only: the slides' port is the machine's.
+            let _turn = testkit::lock_udp_port(port.parse().map_err(|_| format!("port {port}"))?);
             if let Err(err) = std::net::UdpSocket::bind(format!("127.0.0.1:{port}")) {
                 return Ok(Outcome::NotRun(format!("UDP port {port} is taken on this machine ({err})")));
             }

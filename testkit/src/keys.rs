@@ -67,3 +67,20 @@ impl ScratchDir {
         std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
     }
 }
+
+/// An exclusive lock on UDP port `port` of this machine, held while it lives: test runs that need
+/// a text's fixed port (the slides' 9999) take turns instead of answering each other's clients.
+/// The lock file is in `/tmp` itself, not `$TMPDIR`, which the grader makes private to each run.
+pub fn lock_udp_port(port: u16) -> nix::fcntl::Flock<std::fs::File> {
+    let path = format!("/tmp/ipc-workbook-udp-{port}.lock");
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .or_else(|_| std::fs::File::open(&path)) // another user's: flock needs only a descriptor
+        .unwrap_or_else(|err| panic!("{path}: {err}"));
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, errno)| panic!("flock({path}): {errno}"))
+}

@@ -30,7 +30,7 @@ mod tally;
 pub use command::{Cmd, DEFAULT_TIMEOUT, Output, Running, bin, build_c, is_root};
 pub use harness::skip;
 pub use insta;
-pub use keys::{ScratchDir, TestKey};
+pub use keys::{ScratchDir, TestKey, lock_udp_port};
 pub use load::{Stress, load_factor};
 pub use namespace::{IpcNamespace, NO_NAMESPACE};
 pub use nix::sys::signal::Signal;
