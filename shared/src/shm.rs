@@ -193,6 +193,7 @@ mod tests {
         let first = shmat(id, 0).unwrap();
         let second = shmat(id, 0).unwrap();
         assert_eq!(shmctl_stat(id).unwrap().nattch, 2);
+        assert_eq!((first.len(), first.is_empty()), (20, false));
         first.write_cstr(0, b"abcdefghij");
         assert_eq!(second.read_cstr(0), b"abcdefghij");
         second.atomic_i32(12).store(7, Ordering::SeqCst);
