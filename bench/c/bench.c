@@ -91,6 +91,16 @@ static void clean_up(void) {
     have_dir = 0;
 }
 
+/* Block SIGINT, SIGTERM and SIGHUP (the handler's signals) until sigprocmask(SIG_SETMASK, before). */
+static void hold_signals(sigset_t *before) {
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGHUP);
+    sigprocmask(SIG_BLOCK, &held, before);
+}
+
 static void on_signal(int sig) {
     clean_up();
     signal(sig, SIG_DFL);
@@ -445,6 +455,10 @@ static void setup(int lat, int calls, enum mech mech, size_t size, const unsigne
         fail("a FIFO cannot be opened at both ends by one process (use pipe)");
     if (!calls && (pipe(m.ctl) == -1 || pipe(m.ack) == -1))
         fail_errno("pipe()");
+    /* Signals wait while the objects are made: one between a call's return and the variable the
+       handler reads (have_dir, msqid, ...) would leave that object behind. */
+    sigset_t before;
+    hold_signals(&before);
     switch (mech) {
     case PIPE:
         for (int k = 0; k < m.nchan; k++)
@@ -519,6 +533,7 @@ static void setup(int lat, int calls, enum mech mech, size_t size, const unsigne
     case MEMCPY:
         break;
     }
+    sigprocmask(SIG_SETMASK, &before, NULL);
 
     if (calls) {
         /* Both ends of channel 0 in this process: down sends, up receives. */
@@ -529,12 +544,7 @@ static void setup(int lat, int calls, enum mech mech, size_t size, const unsigne
 
     /* Signals wait until `peer` is set: a SIGTERM between fork and that line would leave the
        peer running, blocked in open() on a FIFO forever. */
-    sigset_t held, before;
-    sigemptyset(&held);
-    sigaddset(&held, SIGINT);
-    sigaddset(&held, SIGTERM);
-    sigaddset(&held, SIGHUP);
-    sigprocmask(SIG_BLOCK, &held, &before);
+    hold_signals(&before);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == -1)
