@@ -35,9 +35,10 @@ pub fn program_name() -> &'static str {
 pub fn run(body: impl FnOnce() -> Result<()>) -> ExitCode {
     crate::out::init_colour();
     std::panic::set_hook(Box::new(|info| {
-        // writeln!, not eprintln!: a failing stderr must not panic inside the panic hook (an abort).
+        // One write, not eprintln!: a failing stderr must not panic inside the hook (an abort), and
+        // processes sharing a stderr must not interleave pieces of their lines.
         if let Some(line) = panic_line(info.payload()) {
-            let _ = writeln!(std::io::stderr(), "{line}");
+            let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
         }
     }));
     // Catch the unwinding so `Owned` values and children are cleaned up on the way out and the
