@@ -215,68 +215,103 @@ struct chan {
     char *buf;         /* this side's message: the pattern it sends, or where it receives */
 };
 
-static void send_msg(struct chan *c, uint64_t seq) {
-    switch (c->mech) {
-    case PIPE: case FIFO: case SOCKETPAIR:
-        put_stamp(c->buf, c->size, seq);
-        write_all(c->fd, c->buf, c->size, mech_names[c->mech]);
-        break;
-    case SVMSG:
-        c->mb->mtype = c->mtype;
-        put_stamp(c->mb->mtext, c->size, seq);
-        if (msgsnd(msqid, c->mb, c->size, 0) == -1)
-            fail_errno("msgsnd(msqid=%d, mtype=%ld, %zu bytes)", msqid, c->mtype, c->size);
-        break;
-    case SVSHM:
-        put_stamp(c->buf, c->size, seq);
-        if (c->flow)
-            sem_add(c->sem_empty, -1); /* wait for a free slot */
-        memcpy(c->ring + (size_t)c->next * c->size, c->buf, c->size);
-        sem_add(c->sem_full, +1); /* one more message to read */
-        c->next = (c->next + 1) % c->slots;
-        break;
-    case MQUEUE:
-        put_stamp(c->buf, c->size, seq);
-        if (mq_send(c->mq, c->buf, c->size, 0) == -1)
-            fail_errno("mq_send(%zu bytes)", c->size);
-        break;
-    case MEMCPY:
-        break;
-    }
+/* Send and receive, one pair of functions per kind of channel. */
+static void send_stream(struct chan *c, uint64_t seq) {
+    put_stamp(c->buf, c->size, seq);
+    write_all(c->fd, c->buf, c->size, mech_names[c->mech]);
 }
 
-static const char *recv_msg(struct chan *c) {
-    ssize_t n;
-    switch (c->mech) {
-    case PIPE: case FIFO: case SOCKETPAIR:
-        read_all(c->fd, c->buf, c->size, mech_names[c->mech]);
-        return c->buf;
-    case SVMSG:
-        n = msgrcv(msqid, c->mb, c->size, c->mtype, 0);
-        if (n == -1)
-            fail_errno("msgrcv(msqid=%d, msgtyp=%ld, max %zu bytes)", msqid, c->mtype, c->size);
-        if ((size_t)n != c->size)
-            fail("msgrcv: a message of %zd bytes, expected %zu", n, c->size);
-        return c->mb->mtext;
-    case SVSHM:
-        sem_add(c->sem_full, -1); /* wait for a message */
-        memcpy(c->buf, c->ring + (size_t)c->next * c->size, c->size);
-        if (c->flow)
-            sem_add(c->sem_empty, +1); /* its slot is free again */
-        c->next = (c->next + 1) % c->slots;
-        return c->buf;
-    case MQUEUE:
-        n = mq_receive(c->mq, c->buf, c->size, NULL);
-        if (n == -1)
-            fail_errno("mq_receive(max %zu bytes)", c->size);
-        if ((size_t)n != c->size)
-            fail("mq_receive: a message of %zd bytes, expected %zu", n, c->size);
-        return c->buf;
-    case MEMCPY:
-        break;
-    }
-    return NULL;
+static const char *recv_stream(struct chan *c) {
+    read_all(c->fd, c->buf, c->size, mech_names[c->mech]);
+    return c->buf;
 }
+
+static void send_svmsg(struct chan *c, uint64_t seq) {
+    c->mb->mtype = c->mtype;
+    put_stamp(c->mb->mtext, c->size, seq);
+    if (msgsnd(msqid, c->mb, c->size, 0) == -1)
+        fail_errno("msgsnd(msqid=%d, mtype=%ld, %zu bytes)", msqid, c->mtype, c->size);
+}
+
+static const char *recv_svmsg(struct chan *c) {
+    ssize_t n = msgrcv(msqid, c->mb, c->size, c->mtype, 0);
+    if (n == -1)
+        fail_errno("msgrcv(msqid=%d, msgtyp=%ld, max %zu bytes)", msqid, c->mtype, c->size);
+    if ((size_t)n != c->size)
+        fail("msgrcv: a message of %zd bytes, expected %zu", n, c->size);
+    return c->mb->mtext;
+}
+
+static void send_shm(struct chan *c, uint64_t seq) {
+    put_stamp(c->buf, c->size, seq);
+    if (c->flow)
+        sem_add(c->sem_empty, -1); /* wait for a free slot */
+    memcpy(c->ring + (size_t)c->next * c->size, c->buf, c->size);
+    sem_add(c->sem_full, +1); /* one more message to read */
+    c->next = (c->next + 1) % c->slots;
+}
+
+static const char *recv_shm(struct chan *c) {
+    sem_add(c->sem_full, -1); /* wait for a message */
+    memcpy(c->buf, c->ring + (size_t)c->next * c->size, c->size);
+    if (c->flow)
+        sem_add(c->sem_empty, +1); /* its slot is free again */
+    c->next = (c->next + 1) % c->slots;
+    return c->buf;
+}
+
+static void send_mq(struct chan *c, uint64_t seq) {
+    put_stamp(c->buf, c->size, seq);
+    if (mq_send(c->mq, c->buf, c->size, 0) == -1)
+        fail_errno("mq_send(%zu bytes)", c->size);
+}
+
+static const char *recv_mq(struct chan *c) {
+    ssize_t n = mq_receive(c->mq, c->buf, c->size, NULL);
+    if (n == -1)
+        fail_errno("mq_receive(max %zu bytes)", c->size);
+    if ((size_t)n != c->size)
+        fail("mq_receive: a message of %zd bytes, expected %zu", n, c->size);
+    return c->buf;
+}
+
+/* LOOP(send, recv) once per kind of channel, chosen by m.mech: each timed loop is compiled with
+   one kind's calls and chooses nothing per message, as on the Rust side (with_end! in
+   src/channel.rs). A loop that chooses per message ran measurably slower where two processes
+   share a CPU (see the book's "Tight loops"). */
+#define PER_KIND(LOOP)                                                   \
+    switch (m.mech) {                                                    \
+    case PIPE: case FIFO: case SOCKETPAIR: LOOP(send_stream, recv_stream); break; \
+    case SVMSG: LOOP(send_svmsg, recv_svmsg); break;                      \
+    case SVSHM: LOOP(send_shm, recv_shm); break;                          \
+    case MQUEUE: LOOP(send_mq, recv_mq); break;                           \
+    case MEMCPY: break;                                                  \
+    }
+
+/* Latency and calls: send, wait for the answer, check its number. */
+#define ROUND_TRIPS(send, recv)                                                           \
+    for (uint64_t i = 0; i < count; i++) {                                                \
+        send(&m.down, i);                                                                 \
+        uint64_t back = get_stamp(recv(&m.up), m.size);                                   \
+        if (back != (i & mask))                                                           \
+            fail("message %llu came back as %llu", (unsigned long long)i, (unsigned long long)back); \
+    }
+
+/* The latency peer: every message straight back, with its number. */
+#define ECHO(send, recv)                                                                  \
+    for (uint64_t i = 0; i < cmd.count; i++)                                              \
+        send(&m.up, get_stamp(recv(&m.down), m.size));
+
+/* Bandwidth: the writer's messages, and the reader's (checked in check_all). */
+#define SEND_ALL(send, recv)                                                              \
+    for (uint64_t i = 0; i < count; i++)                                                  \
+        send(&m.down, i);
+#define RECEIVE_ALL(send, recv)                                                           \
+    for (uint64_t i = 0; i < cmd.count; i++)                                              \
+        recv(&m.down);
+#define CHECK_ALL(send, recv)                                                             \
+    for (uint64_t i = 0; i < cmd.count; i++)                                              \
+        check(recv(&m.down), i, bad, sizeof bad);
 
 /* ---- One measurement's state ---- */
 static struct {
@@ -389,6 +424,21 @@ static void make_end(struct chan *c, int k, int is_sender) {
     }
 }
 
+/* Message i as received: its number, then every byte after it; the first problem goes into bad. */
+static void check(const char *msg, uint64_t i, char *bad, size_t len) {
+    if (bad[0])
+        return;
+    if (get_stamp(msg, m.size) != i) {
+        snprintf(bad, len, "error message %llu arrived as number %llu\n", (unsigned long long)i,
+                 (unsigned long long)get_stamp(msg, m.size));
+    } else if (memcmp(msg + STAMP_BYTES, m.ref + STAMP_BYTES, m.size - STAMP_BYTES) != 0) {
+        size_t at = STAMP_BYTES;
+        while (msg[at] == m.ref[at]) at++;
+        snprintf(bad, len, "error message %llu differs at byte %zu: expected %#04x, got %#04x\n",
+                 (unsigned long long)i, at, (uint8_t)m.ref[at], (uint8_t)msg[at]);
+    }
+}
+
 static void peer_loop(void) {
     struct command cmd;
     for (;;) {
@@ -398,11 +448,7 @@ static void peer_loop(void) {
         uint64_t at_start = switches();
         char ok[40];
         if (m.lat) {
-            /* Echo: every message goes straight back with its stamp. */
-            for (uint64_t i = 0; i < cmd.count; i++) {
-                const char *msg = recv_msg(&m.down);
-                send_msg(&m.up, get_stamp(msg, m.size));
-            }
+            PER_KIND(ECHO)
             snprintf(ok, sizeof ok, "ok %llu\n", (unsigned long long)(switches() - at_start));
             write_all(m.ack[1], ok, strlen(ok), "ack pipe");
             continue;
@@ -410,19 +456,10 @@ static void peer_loop(void) {
         /* Drain: every message is read; with VERIFY each byte is checked. A bad message is
            reported after the run, so the writer is never left blocked on a full queue. */
         char bad[200] = "";
-        for (uint64_t i = 0; i < cmd.count; i++) {
-            const char *msg = recv_msg(&m.down);
-            if (!cmd.verify || bad[0])
-                continue;
-            if (get_stamp(msg, m.size) != i) {
-                snprintf(bad, sizeof bad, "error message %llu arrived as number %llu\n",
-                         (unsigned long long)i, (unsigned long long)get_stamp(msg, m.size));
-            } else if (memcmp(msg + STAMP_BYTES, m.ref + STAMP_BYTES, m.size - STAMP_BYTES) != 0) {
-                size_t at = STAMP_BYTES;
-                while (msg[at] == m.ref[at]) at++;
-                snprintf(bad, sizeof bad, "error message %llu differs at byte %zu: expected %#04x, got %#04x\n",
-                         (unsigned long long)i, at, (uint8_t)m.ref[at], (uint8_t)msg[at]);
-            }
+        if (cmd.verify) {
+            PER_KIND(CHECK_ALL)
+        } else {
+            PER_KIND(RECEIVE_ALL)
         }
         snprintf(ok, sizeof ok, "ok %llu\n", (unsigned long long)(switches() - at_start));
         if (bad[0])
@@ -630,13 +667,7 @@ static uint64_t run(uint64_t count, uint64_t verify, uint64_t *switched) {
     if (m.calls) {
         uint64_t mask = stamp_mask(m.size);
         t0 = now_ns();
-        for (uint64_t i = 0; i < count; i++) {
-            send_msg(&m.down, i);
-            const char *back = recv_msg(&m.up);
-            if (get_stamp(back, m.size) != (i & mask))
-                fail("message %llu came back as %llu", (unsigned long long)i,
-                     (unsigned long long)get_stamp(back, m.size));
-        }
+        PER_KIND(ROUND_TRIPS)
         t1 = now_ns();
         *switched = switches() - before;
         return t1 - t0;
@@ -646,19 +677,12 @@ static uint64_t run(uint64_t count, uint64_t verify, uint64_t *switched) {
     if (m.lat) {
         uint64_t mask = stamp_mask(m.size);
         t0 = now_ns();
-        for (uint64_t i = 0; i < count; i++) {
-            send_msg(&m.down, i);
-            const char *reply = recv_msg(&m.up);
-            if (get_stamp(reply, m.size) != (i & mask))
-                fail("round trip %llu came back as %llu", (unsigned long long)i,
-                     (unsigned long long)get_stamp(reply, m.size));
-        }
+        PER_KIND(ROUND_TRIPS)
         t1 = now_ns();
         peer_switched = read_ack();
     } else {
         t0 = now_ns();
-        for (uint64_t i = 0; i < count; i++)
-            send_msg(&m.down, i);
+        PER_KIND(SEND_ALL)
         peer_switched = read_ack(); /* the peer has read every byte */
         t1 = now_ns();
     }

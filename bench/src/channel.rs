@@ -279,7 +279,7 @@ impl Link {
         Ok(match self.mechanism {
             Mechanism::Pipe => {
                 let fd = self.pipes[k].1.take().expect("each end is taken once");
-                Tx::Stream { fd, msg, call: "write(pipe)" }
+                Tx::Stream(Stream { fd, msg, call: "write(pipe)" })
             }
             Mechanism::Fifo => {
                 let path = &self.fifos[k];
@@ -287,20 +287,24 @@ impl Link {
                     .write(true)
                     .open(path)
                     .call(format!("open({}, O_WRONLY)", path.display()))?;
-                Tx::Stream { fd: file.into(), msg, call: "write(FIFO)" }
+                Tx::Stream(Stream { fd: file.into(), msg, call: "write(FIFO)" })
             }
-            Mechanism::Socketpair => Tx::Stream { fd: self.socket(parent)?, msg, call: "write(socket)" },
+            Mechanism::Socketpair => {
+                Tx::Stream(Stream { fd: self.socket(parent)?, msg, call: "write(socket)" })
+            }
             Mechanism::Svmsg => {
                 let mtype = k as c_long + 1; // one queue, a type per direction
                 let mut buf = MsgBuf::with_capacity(size);
                 buf.fill(mtype, msg.bytes());
-                Tx::Msg { queue: self.queue.expect("a queue"), buf, mtype, size }
+                Tx::Msg(Queue { queue: self.queue.expect("a queue"), buf, mtype, size })
             }
             Mechanism::Svshm => {
                 let (segment, semaphores) = self.shm.clone().expect("a segment");
-                Tx::Shm { ring: self.ring(segment, semaphores, k), msg }
+                Tx::Shm(ShmEnd { ring: self.ring(segment, semaphores, k), msg })
             }
-            Mechanism::Mqueue => Tx::Mq { mq: self.mqueues[k].pop().expect("a descriptor per end"), msg },
+            Mechanism::Mqueue => {
+                Tx::Mq(PosixQueue { mq: self.mqueues[k].pop().expect("a descriptor per end"), msg })
+            }
             Mechanism::Memcpy => unreachable!("memcpy has no channel"),
         })
     }
@@ -311,23 +315,32 @@ impl Link {
         Ok(match self.mechanism {
             Mechanism::Pipe => {
                 let fd = self.pipes[k].0.take().expect("each end is taken once");
-                Rx::Stream { fd, msg, call: "read(pipe)" }
+                Rx::Stream(Stream { fd, msg, call: "read(pipe)" })
             }
             Mechanism::Fifo => {
                 let path = &self.fifos[k];
                 let file = std::fs::File::open(path).call(format!("open({}, O_RDONLY)", path.display()))?;
-                Rx::Stream { fd: file.into(), msg, call: "read(FIFO)" }
+                Rx::Stream(Stream { fd: file.into(), msg, call: "read(FIFO)" })
             }
-            Mechanism::Socketpair => Rx::Stream { fd: self.socket(parent)?, msg, call: "read(socket)" },
+            Mechanism::Socketpair => {
+                Rx::Stream(Stream { fd: self.socket(parent)?, msg, call: "read(socket)" })
+            }
             Mechanism::Svmsg => {
                 let mtype = k as c_long + 1;
-                Rx::Msg { queue: self.queue.expect("a queue"), buf: MsgBuf::with_capacity(size), mtype, size }
+                Rx::Msg(Queue {
+                    queue: self.queue.expect("a queue"),
+                    buf: MsgBuf::with_capacity(size),
+                    mtype,
+                    size,
+                })
             }
             Mechanism::Svshm => {
                 let (segment, semaphores) = self.shm.clone().expect("a segment");
-                Rx::Shm { ring: self.ring(segment, semaphores, k), msg }
+                Rx::Shm(ShmEnd { ring: self.ring(segment, semaphores, k), msg })
             }
-            Mechanism::Mqueue => Rx::Mq { mq: self.mqueues[k].pop().expect("a descriptor per end"), msg },
+            Mechanism::Mqueue => {
+                Rx::Mq(PosixQueue { mq: self.mqueues[k].pop().expect("a descriptor per end"), msg })
+            }
             Mechanism::Memcpy => unreachable!("memcpy has no channel"),
         })
     }
@@ -375,12 +388,154 @@ pub struct Ring {
 }
 
 // ANCHOR: send
-/// The sending end of a channel.
+/// A pipe's, a FIFO's or a socket's end: `write`, and `read` until the message is whole.
+pub struct Stream {
+    fd: OwnedFd,
+    msg: AlignedBuf,
+    call: &'static str,
+}
+
+/// A System V queue's end: one message type per direction.
+pub struct Queue {
+    queue: MsqId,
+    buf: MsgBuf,
+    mtype: c_long,
+    size: usize,
+}
+
+/// A shared-memory ring's end, and the message copied in or out.
+pub struct ShmEnd {
+    ring: Ring,
+    msg: AlignedBuf,
+}
+
+/// A POSIX queue's end.
+pub struct PosixQueue {
+    mq: Mq,
+    msg: AlignedBuf,
+}
+
+/// What sends: the pattern, stamped with `seq`.
+pub trait Sender {
+    fn send(&mut self, seq: u64) -> Result<()>;
+}
+
+impl Sender for Stream {
+    fn send(&mut self, seq: u64) -> Result<()> {
+        put_stamp(self.msg.bytes_mut(), seq);
+        let mut bytes = self.msg.bytes();
+        while !bytes.is_empty() {
+            let written = nix::unistd::write(&self.fd, bytes).call(self.call)?;
+            bytes = &bytes[written..];
+        }
+        Ok(())
+    }
+}
+
+impl Sender for Queue {
+    fn send(&mut self, seq: u64) -> Result<()> {
+        // fill() stamps the first bytes of mtext; the pattern after them stays.
+        let seq = seq.to_le_bytes();
+        self.buf.fill(self.mtype, &seq[..self.size.min(STAMP_BYTES)]);
+        msgsnd_buf(self.queue, &self.buf, self.size, 0)
+    }
+}
+
+impl Sender for ShmEnd {
+    fn send(&mut self, seq: u64) -> Result<()> {
+        let ring = &mut self.ring;
+        put_stamp(self.msg.bytes_mut(), seq);
+        if ring.flow_control {
+            semop_one(ring.semaphores, ring.free, -1)?; // wait for a free slot
+        }
+        ring.segment.write(ring.base + ring.next * self.msg.bytes().len(), self.msg.bytes());
+        semop_one(ring.semaphores, ring.full, 1)?; // one more to read
+        ring.next = (ring.next + 1) % ring.slots;
+        Ok(())
+    }
+}
+
+impl Sender for PosixQueue {
+    fn send(&mut self, seq: u64) -> Result<()> {
+        put_stamp(self.msg.bytes_mut(), seq);
+        mq_send(self.mq.0.as_ref().expect("open"), self.msg.bytes(), 0).call("mq_send()")
+    }
+}
+// ANCHOR_END: send
+
+// ANCHOR: recv
+/// What receives one whole message.
+pub trait Receiver {
+    fn recv(&mut self) -> Result<&[u8]>;
+}
+
+impl Receiver for Stream {
+    fn recv(&mut self) -> Result<&[u8]> {
+        // A stream keeps no boundaries: read until the message is whole.
+        let mut done = 0;
+        let bytes = self.msg.bytes_mut();
+        while done < bytes.len() {
+            match nix::unistd::read(&self.fd, &mut bytes[done..]).call(self.call)? {
+                0 => {
+                    let call = self.call;
+                    return Err(Error::other(format!("{call}: end of file: the other process has gone")));
+                }
+                n => done += n,
+            }
+        }
+        Ok(self.msg.bytes())
+    }
+}
+
+impl Receiver for Queue {
+    fn recv(&mut self) -> Result<&[u8]> {
+        let len = msgrcv_buf(self.queue, &mut self.buf, self.mtype, 0)?;
+        if len != self.size {
+            return Err(Error::other(format!("msgrcv: a message of {len} bytes, expected {}", self.size)));
+        }
+        Ok(self.buf.text())
+    }
+}
+
+impl Receiver for ShmEnd {
+    fn recv(&mut self) -> Result<&[u8]> {
+        let ring = &mut self.ring;
+        semop_one(ring.semaphores, ring.full, -1)?; // wait for a message
+        let size = self.msg.bytes().len();
+        ring.segment.read(ring.base + ring.next * size, self.msg.bytes_mut());
+        if ring.flow_control {
+            semop_one(ring.semaphores, ring.free, 1)?; // its slot is free again
+        }
+        ring.next = (ring.next + 1) % ring.slots;
+        Ok(self.msg.bytes())
+    }
+}
+
+impl Receiver for PosixQueue {
+    fn recv(&mut self) -> Result<&[u8]> {
+        let len = mq_receive_no_priority(self.mq.0.as_ref().expect("open"), self.msg.bytes_mut())?;
+        if len != self.msg.bytes().len() {
+            return Err(Error::other(format!("mq_receive: a message of {len} bytes")));
+        }
+        Ok(self.msg.bytes())
+    }
+}
+// ANCHOR_END: recv
+
+/// The sending end of a channel, of one of the four kinds.
 pub enum Tx {
-    Stream { fd: OwnedFd, msg: AlignedBuf, call: &'static str },
-    Msg { queue: MsqId, buf: MsgBuf, mtype: c_long, size: usize },
-    Shm { ring: Ring, msg: AlignedBuf },
-    Mq { mq: Mq, msg: AlignedBuf },
+    Stream(Stream),
+    Msg(Queue),
+    Shm(ShmEnd),
+    Mq(PosixQueue),
+}
+
+/// The receiving end of a channel.
+pub enum Rx {
+    Stream(Stream),
+    Msg(Queue),
+    Shm(ShmEnd),
+    Mq(PosixQueue),
 }
 
 impl Tx {
@@ -388,109 +543,48 @@ impl Tx {
     /// its own at the same offset (see [`AlignedBuf`] for why that matters).
     pub fn text_offset(&self) -> usize {
         match self {
-            Tx::Msg { buf, .. } => buf.text().as_ptr() as usize % PAGE,
+            Tx::Msg(queue) => queue.buf.text().as_ptr() as usize % PAGE,
             _ => 0,
         }
     }
-
-    /// Send one message: the pattern, stamped with `seq`.
-    pub fn send(&mut self, seq: u64) -> Result<()> {
-        match self {
-            Tx::Stream { fd, msg, call } => {
-                put_stamp(msg.bytes_mut(), seq);
-                let mut bytes = msg.bytes();
-                while !bytes.is_empty() {
-                    let written = nix::unistd::write(&*fd, bytes).call(*call)?;
-                    bytes = &bytes[written..];
-                }
-            }
-            Tx::Msg { queue, buf, mtype, size } => {
-                // fill() stamps the first bytes of mtext; the pattern after them stays.
-                let seq = seq.to_le_bytes();
-                buf.fill(*mtype, &seq[..(*size).min(STAMP_BYTES)]);
-                msgsnd_buf(*queue, buf, *size, 0)?;
-            }
-            Tx::Shm { ring, msg } => {
-                put_stamp(msg.bytes_mut(), seq);
-                if ring.flow_control {
-                    semop_one(ring.semaphores, ring.free, -1)?; // wait for a free slot
-                }
-                ring.segment.write(ring.base + ring.next * msg.bytes().len(), msg.bytes());
-                semop_one(ring.semaphores, ring.full, 1)?; // one more to read
-                ring.next = (ring.next + 1) % ring.slots;
-            }
-            Tx::Mq { mq, msg } => {
-                put_stamp(msg.bytes_mut(), seq);
-                mq_send(mq.0.as_ref().expect("open"), msg.bytes(), 0).call("mq_send()")?;
-            }
-        }
-        Ok(())
-    }
-}
-// ANCHOR_END: send
-
-// ANCHOR: recv
-/// The receiving end of a channel.
-pub enum Rx {
-    Stream { fd: OwnedFd, msg: AlignedBuf, call: &'static str },
-    Msg { queue: MsqId, buf: MsgBuf, mtype: c_long, size: usize },
-    Shm { ring: Ring, msg: AlignedBuf },
-    Mq { mq: Mq, msg: AlignedBuf },
 }
 
 impl Rx {
     /// For a SysV queue: where the message text sits within its page (see [`Tx::text_offset`]).
     pub fn text_offset(&self) -> usize {
         match self {
-            Rx::Msg { buf, .. } => buf.text().as_ptr() as usize % PAGE,
+            Rx::Msg(queue) => queue.buf.text().as_ptr() as usize % PAGE,
             _ => 0,
         }
     }
-
-    /// Receive one whole message.
-    pub fn recv(&mut self) -> Result<&[u8]> {
-        match self {
-            Rx::Stream { fd, msg, call } => {
-                // A stream keeps no boundaries: read until the message is whole.
-                let mut done = 0;
-                let bytes = msg.bytes_mut();
-                while done < bytes.len() {
-                    match nix::unistd::read(&*fd, &mut bytes[done..]).call(*call)? {
-                        0 => {
-                            return Err(Error::other(format!(
-                                "{call}: end of file: the other process has gone"
-                            )));
-                        }
-                        n => done += n,
-                    }
-                }
-                Ok(msg.bytes())
-            }
-            Rx::Msg { queue, buf, mtype, size } => {
-                let len = msgrcv_buf(*queue, buf, *mtype, 0)?;
-                if len != *size {
-                    return Err(Error::other(format!("msgrcv: a message of {len} bytes, expected {size}")));
-                }
-                Ok(buf.text())
-            }
-            Rx::Shm { ring, msg } => {
-                semop_one(ring.semaphores, ring.full, -1)?; // wait for a message
-                let size = msg.bytes().len();
-                ring.segment.read(ring.base + ring.next * size, msg.bytes_mut());
-                if ring.flow_control {
-                    semop_one(ring.semaphores, ring.free, 1)?; // its slot is free again
-                }
-                ring.next = (ring.next + 1) % ring.slots;
-                Ok(msg.bytes())
-            }
-            Rx::Mq { mq, msg } => {
-                let len = mq_receive_no_priority(mq.0.as_ref().expect("open"), msg.bytes_mut())?;
-                if len != msg.bytes().len() {
-                    return Err(Error::other(format!("mq_receive: a message of {len} bytes")));
-                }
-                Ok(msg.bytes())
-            }
-        }
-    }
 }
-// ANCHOR_END: recv
+
+/// `$body` with `$end` bound to the end inside the [`Tx`] or [`Rx`] `$value`, written once and
+/// compiled once per kind of channel: a timed loop in `$body` holds one mechanism's calls and no
+/// choice among the four (`c/bench.c` has one loop per kind too). Loops that choose per message
+/// run measurably slower where two processes share a CPU: see the book's "Tight loops".
+macro_rules! with_end {
+    ($value:expr, $kind:ident, |$end:ident| $body:expr) => {
+        match $value {
+            $crate::channel::$kind::Stream($end) => $body,
+            $crate::channel::$kind::Msg($end) => $body,
+            $crate::channel::$kind::Shm($end) => $body,
+            $crate::channel::$kind::Mq($end) => $body,
+        }
+    };
+}
+pub(crate) use with_end;
+
+/// [`with_end!`] for a receiving and a sending end of the same kind (`$rx`, `$tx`).
+macro_rules! with_ends {
+    ($rx:expr, $tx:expr, |$r:ident, $t:ident| $body:expr) => {
+        match ($rx, $tx) {
+            ($crate::channel::Rx::Stream($r), $crate::channel::Tx::Stream($t)) => $body,
+            ($crate::channel::Rx::Msg($r), $crate::channel::Tx::Msg($t)) => $body,
+            ($crate::channel::Rx::Shm($r), $crate::channel::Tx::Shm($t)) => $body,
+            ($crate::channel::Rx::Mq($r), $crate::channel::Tx::Mq($t)) => $body,
+            _ => unreachable!("both ends of a measurement are of one kind"),
+        }
+    };
+}
+pub(crate) use with_ends;

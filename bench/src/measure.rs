@@ -210,53 +210,105 @@ impl RustSide {
     }
 }
 
+/// Both sides of one figure, set up (objects, a forked peer) or not.
+struct Sides<'a> {
+    plan: &'a Plan,
+    test: Test,
+    mechanism: Mechanism,
+    size: usize,
+    name: String,
+    rust: Option<RustSide>,
+    c: Option<&'a mut CBaseline>,
+}
+
+impl Sides<'_> {
+    /// Whether every timed run gets a new pair of processes. A new pair falls into a rhythm of
+    /// sleeping and waking that can last its whole life and decide its speed by several percent
+    /// (on one CPU: how often the woken reader preempts the writer); drawn anew for each run, on
+    /// both sides alike, the rhythm is luck that falls on Rust and C evenly, not on one figure.
+    fn fresh_pairs(&self) -> bool {
+        self.mechanism.is_ipc() && self.test != Test::Calls
+    }
+
+    fn rust_error(&self, err: Error) -> Error {
+        in_context(err, &format!("{} (Rust)", self.name))
+    }
+
+    /// Make the objects and fork the peers, Rust's first (the C side copies its buffer offsets).
+    fn start(&mut self) -> Result<()> {
+        let (plan, test, mechanism, size) = (self.plan, self.test, self.mechanism, self.size);
+        let rust = if !mechanism.is_ipc() {
+            Memcpy::new(size).map(RustSide::Memcpy)
+        } else if test == Test::Calls {
+            Solo::start(mechanism, size, plan.key).map(|solo| RustSide::Solo(Box::new(solo)))
+        } else {
+            Peer::start(test, mechanism, size, plan.key, plan.child_cpus.as_ref(), plan.inject_fault)
+                .map(|peer| RustSide::Ipc(Box::new(peer)))
+        };
+        let rust = rust.map_err(|err| self.rust_error(err))?;
+        let offsets = match &rust {
+            RustSide::Ipc(peer) => peer.text_offsets(),
+            RustSide::Solo(solo) => solo.text_offsets(),
+            RustSide::Memcpy(_) => [0; 4],
+        };
+        self.rust = Some(rust);
+        if let Some(c) = self.c.as_deref_mut() {
+            c.setup(test, mechanism, size, offsets).map_err(|err| in_context(err, &self.name))?;
+        }
+        Ok(())
+    }
+
+    /// Stop the peers and remove the objects.
+    fn stop(&mut self) -> Result<()> {
+        let finished = match self.rust.take() {
+            Some(RustSide::Ipc(peer)) => peer.finish(),
+            Some(RustSide::Solo(solo)) => solo.finish(),
+            Some(RustSide::Memcpy(_)) | None => Ok(()),
+        };
+        finished.map_err(|err| self.rust_error(err))?;
+        if let Some(c) = self.c.as_deref_mut() {
+            c.end().map_err(|err| in_context(err, &self.name))?;
+        }
+        Ok(())
+    }
+
+    /// One run of each side, C first if `c_first`.
+    fn run(&mut self, count: u64, verify: bool, c_first: bool) -> Result<(Run, Option<Run>)> {
+        let name = &self.name;
+        let c_run = |c: Option<&mut CBaseline>| match c {
+            Some(c) => c.run(count, verify).map(Some).map_err(|err| in_context(err, name)),
+            None => Ok(None),
+        };
+        let rust = self.rust.as_mut().expect("started");
+        let rust_error = |err: Error| in_context(err, &format!("{name} (Rust)"));
+        if c_first {
+            let c_run = c_run(self.c.as_deref_mut())?;
+            Ok((rust.run(count, verify).map_err(rust_error)?, c_run))
+        } else {
+            let rust_run = rust.run(count, verify).map_err(rust_error)?;
+            Ok((rust_run, c_run(self.c.as_deref_mut())?))
+        }
+    }
+}
+
 /// Measure one figure (see the module's description); `progress` hears what is happening.
 pub fn measure(
     plan: &Plan,
     test: Test,
     mechanism: Mechanism,
     size: usize,
-    mut c: Option<&mut CBaseline>,
+    c: Option<&mut CBaseline>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Figure> {
     let name = Figure::name(test, mechanism, size);
-    let rust_error = |err: Error| in_context(err, &format!("{name} (Rust)"));
-    let mut rust = if !mechanism.is_ipc() {
-        RustSide::Memcpy(Memcpy::new(size).map_err(rust_error)?)
-    } else if test == Test::Calls {
-        RustSide::Solo(Box::new(Solo::start(mechanism, size, plan.key).map_err(rust_error)?))
-    } else {
-        let peer = Peer::start(test, mechanism, size, plan.key, plan.child_cpus.as_ref(), plan.inject_fault)
-            .map_err(rust_error)?;
-        RustSide::Ipc(Box::new(peer))
-    };
-    let offsets = match &rust {
-        RustSide::Ipc(peer) => peer.text_offsets(),
-        RustSide::Solo(solo) => solo.text_offsets(),
-        RustSide::Memcpy(_) => [0; 4],
-    };
-    if let Some(c) = c.as_deref_mut() {
-        c.setup(test, mechanism, size, offsets).map_err(|err| in_context(err, &name))?;
-    }
-    let mut both = |count: u64, verify: bool, c_first: bool| -> Result<(Run, Option<Run>)> {
-        let mut c_run = || match c.as_deref_mut() {
-            Some(c) => c.run(count, verify).map(Some).map_err(|err| in_context(err, &name)),
-            None => Ok(None),
-        };
-        if c_first {
-            let c_run = c_run()?;
-            Ok((rust.run(count, verify).map_err(rust_error)?, c_run))
-        } else {
-            let rust_run = rust.run(count, verify).map_err(rust_error)?;
-            Ok((rust_run, c_run()?))
-        }
-    };
+    let mut sides = Sides { plan, test, mechanism, size, name: name.clone(), rust: None, c };
+    sides.start()?;
 
     progress(&format!("{name}: warming up"));
     let first = first_count(test, size);
-    let (warm_up, _) = both(first, true, false)?;
+    let (warm_up, _) = sides.run(first, true, false)?;
     let second = sized_for(plan.run_time, warm_up.time, first, test, size);
-    let (warm_up, _) = both(second, plan.verify, false)?;
+    let (warm_up, _) = sides.run(second, plan.verify, false)?;
     let count = sized_for(plan.run_time, warm_up.time, second, test, size);
 
     let mut figure = Figure {
@@ -278,7 +330,11 @@ pub fn measure(
                 String::new()
             };
             progress(&format!("{name}: run {}/{goal}{more}", run + 1));
-            let (rust_run, c_run) = both(count, plan.verify, run % 2 == 1)?;
+            if sides.fresh_pairs() && run > 0 {
+                sides.stop()?;
+                sides.start()?;
+            }
+            let (rust_run, c_run) = sides.run(count, plan.verify, run % 2 == 1)?;
             figure.rust.push(rust_run.time);
             figure.rust_switches.push(rust_run.switches);
             if let Some(c_run) = c_run {
@@ -291,14 +347,7 @@ pub fn measure(
             None => break,
         }
     }
-    match rust {
-        RustSide::Ipc(peer) => peer.finish().map_err(rust_error)?,
-        RustSide::Solo(solo) => solo.finish().map_err(rust_error)?,
-        RustSide::Memcpy(_) => {}
-    }
-    if let Some(c) = c {
-        c.end().map_err(|err| in_context(err, &name))?;
-    }
+    sides.stop()?;
     Ok(figure)
 }
 

@@ -15,7 +15,10 @@ use shared::key::Key;
 use shared::process::{Child, Fork, exit_child, fork};
 use shared::{CallContext, Error, Result};
 
-use crate::channel::{AlignedBuf, Link, Objects, PAGE, Rx, TextOffsets, Tx, pattern, stamp, stamp_mask};
+use crate::channel::{
+    AlignedBuf, Link, Objects, PAGE, Receiver, Rx, Sender, TextOffsets, Tx, pattern, stamp, stamp_mask,
+    with_end, with_ends,
+};
 use crate::cpus::CpuList;
 use crate::mechanism::{Mechanism, STAMP_BYTES, Test};
 use crate::sys::{Mapping, escape, mmap_anonymous, mmap_anonymous_at};
@@ -107,33 +110,22 @@ impl Peer {
     pub fn run(&mut self, count: u64, verify: bool) -> Result<Run> {
         let before = switches()?;
         write_command(&self.control, count, verify)?;
-        match (self.test, self.rx.as_mut()) {
+        let (time, child) = match (self.test, self.rx.as_mut()) {
             (Test::Latency, Some(rx)) => {
                 let mask = stamp_mask(self.size);
-                let start = Instant::now();
-                for seq in 0..count {
-                    self.tx.send(seq)?;
-                    let back = stamp(rx.recv()?);
-                    if back != seq & mask {
-                        return Err(Error::other(format!("round trip {seq} came back as {back}")));
-                    }
-                }
-                let time = start.elapsed();
-                let child = self.read_ack()?;
-                Ok(Run { time, switches: switches()? - before + child })
+                let time = with_ends!(rx, &mut self.tx, |rx, tx| round_trips(tx, rx, count, mask))?;
+                (time, self.read_ack()?)
             }
             _ => {
+                // --inject-fault: prove that the check catches a lost or reordered message.
+                let fault = self.inject_fault && verify;
                 let start = Instant::now();
-                for seq in 0..count {
-                    // --inject-fault: prove that the check catches a lost or reordered message.
-                    let fault = self.inject_fault && verify && seq == 2;
-                    self.tx.send(if fault { seq + 1000 } else { seq })?;
-                }
+                with_end!(&mut self.tx, Tx, |tx| send_all(tx, count, fault))?;
                 let child = self.read_ack()?; // the child has every byte
-                let time = start.elapsed();
-                Ok(Run { time, switches: switches()? - before + child })
+                (start.elapsed(), child)
             }
-        }
+        };
+        Ok(Run { time, switches: switches()? - before + child })
     }
     // ANCHOR_END: run
 
@@ -180,23 +172,10 @@ fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<(
     let reference = AlignedBuf::with_pattern(size);
     while let Some((count, verify)) = read_command(control)? {
         let at_start = switches()?;
-        let mut bad = None;
-        match tx.as_mut() {
-            Some(tx) => {
-                for _ in 0..count {
-                    let seq = stamp(rx.recv()?);
-                    tx.send(seq)?;
-                }
-            }
-            None => {
-                for seq in 0..count {
-                    let message = rx.recv()?;
-                    if verify && bad.is_none() {
-                        bad = check(message, seq, reference.bytes());
-                    }
-                }
-            }
-        }
+        let bad = match tx.as_mut() {
+            Some(tx) => with_ends!(&mut rx, tx, |rx, tx| echo(rx, tx, count).map(|()| None))?,
+            None => with_end!(&mut rx, Rx, |rx| receive_all(rx, count, verify.then(|| reference.bytes())))?,
+        };
         // A bad message is reported after the run, never in the middle: a writer blocked on a
         // full queue or ring would wait for us forever.
         let answer = match bad {
@@ -206,6 +185,63 @@ fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<(
         write_all(acks, answer.as_bytes(), "write(ack)")?;
     }
     Ok(())
+}
+
+// The timed loops, each compiled once per kind of channel (see `with_end!`).
+
+/// Latency and calls: send, wait for the answer, check its number; the time it all took.
+fn round_trips(tx: &mut impl Sender, rx: &mut impl Receiver, count: u64, mask: u64) -> Result<Duration> {
+    let start = Instant::now();
+    for seq in 0..count {
+        tx.send(seq)?;
+        let back = stamp(rx.recv()?);
+        if back != seq & mask {
+            return Err(Error::other(format!("message {seq} came back as {back}")));
+        }
+    }
+    Ok(start.elapsed())
+}
+
+/// The latency child: every message straight back, with its number.
+fn echo(rx: &mut impl Receiver, tx: &mut impl Sender, count: u64) -> Result<()> {
+    for _ in 0..count {
+        let seq = stamp(rx.recv()?);
+        tx.send(seq)?;
+    }
+    Ok(())
+}
+
+/// Bandwidth: `count` messages; with `fault`, message 2 carries a wrong number.
+fn send_all(tx: &mut impl Sender, count: u64, fault: bool) -> Result<()> {
+    if fault {
+        for seq in 0..count {
+            tx.send(if seq == 2 { seq + 1000 } else { seq })?;
+        }
+        return Ok(());
+    }
+    for seq in 0..count {
+        tx.send(seq)?;
+    }
+    Ok(())
+}
+
+/// The bandwidth child: `count` messages; with a `reference`, each one checked against it, and
+/// the first problem returned.
+fn receive_all(rx: &mut impl Receiver, count: u64, reference: Option<&[u8]>) -> Result<Option<String>> {
+    let Some(reference) = reference else {
+        for _ in 0..count {
+            rx.recv()?;
+        }
+        return Ok(None);
+    };
+    let mut bad = None;
+    for seq in 0..count {
+        let message = rx.recv()?;
+        if bad.is_none() {
+            bad = check(message, seq, reference);
+        }
+    }
+    Ok(bad)
 }
 // ANCHOR_END: serve
 
@@ -249,15 +285,7 @@ impl Solo {
     pub fn run(&mut self, count: u64) -> Result<Run> {
         let mask = stamp_mask(self.size);
         let before = switches()?;
-        let start = Instant::now();
-        for seq in 0..count {
-            self.tx.send(seq)?;
-            let back = stamp(self.rx.recv()?);
-            if back != seq & mask {
-                return Err(Error::other(format!("message {seq} came back as {back}")));
-            }
-        }
-        let time = start.elapsed();
+        let time = with_ends!(&mut self.rx, &mut self.tx, |rx, tx| round_trips(tx, rx, count, mask))?;
         Ok(Run { time, switches: switches()? - before })
     }
 
