@@ -15,7 +15,10 @@ use std::str::FromStr;
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
+use shared::process::{Child, fork_child};
 use shared::{CallContext, Error, Result};
+
+use crate::sys::{Policy, sched_setscheduler};
 
 /// A placement: a list of CPU numbers (`0`, `0,1`, `0-3`), or none for `any`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +109,24 @@ pub fn pin(cpus: &CpuList) -> Result<()> {
     sched_setaffinity(Pid::from_raw(0), &set).call(format!("sched_setaffinity(0, cpus {cpus})"))
 }
 
+/// Keep each of `cpus` from idling while the returned children live: on each, a process that only
+/// spins, at `SCHED_IDLE`, so it runs when nothing else wants the CPU and yields at once to any
+/// process that wakes there. An idle virtual CPU halts, and a wake-up sent to a halted one waits
+/// for the hypervisor to run it again (tens of microseconds in the book's figures), at moments
+/// that depend on how long each side slept: the two sides' figures scattered by 30% and more.
+pub fn keep_awake(cpus: &CpuList) -> Result<Vec<Child>> {
+    let spin = |cpu: usize| {
+        fork_child(move || {
+            pin(&CpuList(vec![cpu]))?;
+            sched_setscheduler(Policy::Idle)?;
+            loop {
+                std::hint::spin_loop();
+            }
+        })
+    };
+    cpus.0.iter().map(|&cpu| spin(cpu)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +146,26 @@ mod tests {
         let one = CpuList(vec![3]);
         assert_eq!((one.parent(), one.child()), (Some(CpuList(vec![3])), Some(CpuList(vec![3]))));
         assert_eq!(CpuList(vec![]).child(), None);
+    }
+
+    #[test]
+    fn a_kept_awake_cpu_has_a_spinner_at_sched_idle_until_dropped() {
+        let cpu = allowed().unwrap().0[0];
+        let spinners = keep_awake(&CpuList(vec![cpu])).unwrap();
+        let pid = spinners[0].pid();
+        let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command's ")" start at 3: 39 is the CPU it last ran on, 41 its policy.
+        let field = |stat: &str, n: usize| {
+            stat.rsplit_once(") ").unwrap().1.split(' ').nth(n - 3).unwrap().to_owned()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while field(&stat(), 41) != libc::SCHED_IDLE.to_string() {
+            assert!(std::time::Instant::now() < deadline, "never SCHED_IDLE: {}", stat());
+            std::thread::yield_now();
+        }
+        let now = stat();
+        assert_eq!(field(&now, 39), cpu.to_string(), "pinned: {now}");
+        drop(spinners);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "stopped and reaped");
     }
 }

@@ -13,12 +13,13 @@
 //! - [`report`] and [`svg`]: the tables, the summary against the targets, the CSV and the chart.
 //!
 //! Each module uses only those after it in this chain, never one before:
-//! `svg → report → measure → cbaseline → peer → channel → mechanism`, with `cpus` and [`sys`]
-//! (which use nothing of the crate) below them.
+//! `svg → report → measure → cbaseline → peer → channel → mechanism`, with `cpus` (which uses
+//! only `sys`) and [`sys`] (which uses nothing of the crate) below them.
 //! The binary `ipc-bench` (src/bin/ipc-bench.rs) puts them together.
 //!
 //! `unsafe` is denied in this crate except in [`sys`]: memory at a chosen address, an empty `asm`
-//! barrier and a one-operation `semop`, what a fair comparison with C needs beyond `shared`.
+//! barrier, a one-operation `semop` and a scheduling policy, what a fair comparison with C needs
+//! beyond `shared`.
 
 pub mod cbaseline;
 pub mod channel;

@@ -8,6 +8,8 @@
 //!   instructions.
 //! - [`semop_one`]: one semaphore operation, without the array `shared::sem::semop` builds for
 //!   any number of them; the ring makes four per message.
+//! - [`sched_setscheduler`]: the `SCHED_BATCH` and `SCHED_IDLE` policies, which neither nix nor
+//!   std offers.
 
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
@@ -112,6 +114,31 @@ pub fn semop_one(semid: SemId, num: u16, op: i16) -> Result<()> {
     }
 }
 
+/// The scheduling policies any user may choose (each only gives something up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// `SCHED_BATCH`: woken, the process waits for the running one to block or to use up its
+    /// time slice, instead of preempting it.
+    Batch,
+    /// `SCHED_IDLE`: the process runs only when nothing else wants the CPU.
+    Idle,
+}
+
+/// `sched_setscheduler(0, policy, {0})`: this process (its calling thread), and every process it
+/// starts from now on, is scheduled by `policy`.
+pub fn sched_setscheduler(policy: Policy) -> Result<()> {
+    let (number, name) = match policy {
+        Policy::Batch => (libc::SCHED_BATCH, "SCHED_BATCH"),
+        Policy::Idle => (libc::SCHED_IDLE, "SCHED_IDLE"),
+    };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is an initialised sched_param, valid for the call, which only reads it.
+    if unsafe { libc::sched_setscheduler(0, number, &param) } == -1 {
+        return Err(Error::sys(format!("sched_setscheduler(0, {name})"), Errno::last()));
+    }
+    Ok(())
+}
+
 /// `mq_receive(mqdes, buf, len, NULL)`, as `c/bench.c` calls it: nix's `mq_receive` always asks
 /// for the priority, and the kernel's copy of it out is part of what the C side does not pay.
 pub fn mq_receive_no_priority(mq: &nix::mqueue::MqdT, buf: &mut [u8]) -> Result<usize> {
@@ -148,5 +175,16 @@ mod tests {
         let anywhere = mmap_anonymous(5000).unwrap();
         assert_eq!((anywhere.len(), anywhere.as_ptr() as usize % 4096), (5000, 0), "on a page");
         assert_ne!(anywhere.as_ptr() as usize, addr, "not over the other mapping");
+    }
+
+    #[test]
+    fn batch_scheduling_is_what_a_started_process_gets() {
+        // Only this test's thread changes (libtest gives each test its own thread).
+        sched_setscheduler(Policy::Batch).unwrap();
+        let stat = std::process::Command::new("cat").arg("/proc/self/stat").output().unwrap().stdout;
+        let stat = String::from_utf8(stat).unwrap();
+        // Field 41 is the policy; fields after the command's ")" start at 3.
+        let policy = stat.rsplit_once(") ").unwrap().1.split(' ').nth(41 - 3).unwrap();
+        assert_eq!(policy, libc::SCHED_BATCH.to_string(), "{stat}");
     }
 }

@@ -66,6 +66,15 @@ struct Args {
     /// Leave out the C baseline.
     #[arg(long)]
     no_c: bool,
+    /// How the measured processes are scheduled: batch (a woken process waits for the running
+    /// one to block; steadier figures) or other (Linux's default, which may preempt at a wake-up).
+    #[arg(long, value_enum, default_value_t = Sched::Batch, value_name = "POLICY")]
+    sched: Sched,
+    /// With two CPUs (--cpus 0,1), let them idle between messages. By default a process that
+    /// only spins, at SCHED_IDLE, keeps each from halting: a halted virtual CPU takes the
+    /// hypervisor tens of microseconds to wake.
+    #[arg(long)]
+    let_cpus_idle: bool,
     /// Write every figure to FILE as CSV.
     #[arg(long, value_name = "FILE")]
     csv: Option<std::path::PathBuf>,
@@ -80,6 +89,15 @@ struct Args {
     /// Send one message with a wrong sequence number in every checked run (to test the check).
     #[arg(long, hide = true)]
     inject_fault: bool,
+}
+
+/// The scheduling policy of every process the benchmark runs.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Sched {
+    /// SCHED_BATCH: a woken process never preempts the running one.
+    Batch,
+    /// SCHED_OTHER, the default: a woken process may preempt the running one.
+    Other,
 }
 
 /// Round trips are timed with these message sizes: one byte, and a small message.
@@ -138,11 +156,19 @@ fn main() -> ExitCode {
         let work = work_list(&tests, &mechanisms, &sizes, &limits);
 
         print_header(&args, &plan, &limits, &sizes)?;
+        if args.sched == Sched::Batch {
+            // Before anything is started: the C baseline and every peer inherit it.
+            ipc_bench::sys::sched_setscheduler(ipc_bench::sys::Policy::Batch)?;
+        }
         let mut setups = Vec::new();
         for cpus in cpu_sets {
             cpus::pin(&cpus.parent().unwrap_or_else(|| allowed.clone()))?;
             let plan = Plan { child_cpus: cpus.child(), ..plan.clone() };
             println!("\nCPUs {cpus}: {}", cpus.story());
+            let _awake = match (cpus.0.len(), args.let_cpus_idle) {
+                (2.., false) => cpus::keep_awake(&cpus)?,
+                _ => Vec::new(),
+            };
             // Started after pinning: the C program inherits the parent's CPU.
             let mut c = if args.no_c { None } else { Some(CBaseline::spawn(c_key, cpus.child().as_ref())?) };
             let mut progress = Progress::new(work.len());
@@ -264,6 +290,17 @@ fn print_header(args: &Args, plan: &Plan, limits: &Limits, sizes: &[usize]) -> R
         limits.msgmax,
         limits.mq_msgsize_max
     );
+    match args.sched {
+        Sched::Batch => println!(
+            "scheduling: SCHED_BATCH for every process (a woken process waits for the running one to block; --sched other: the default)"
+        ),
+        Sched::Other => println!("scheduling: SCHED_OTHER, Linux's default (--sched other)"),
+    }
+    if !args.let_cpus_idle {
+        println!(
+            "        with two CPUs, a spinning process at SCHED_IDLE keeps each from idling (--let-cpus-idle: not)"
+        );
+    }
     if args.no_c {
         println!("C baseline: left out (--no-c)");
     }
