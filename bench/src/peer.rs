@@ -186,7 +186,9 @@ fn serve(link: Link, size: usize, control: &OwnedFd, acks: &OwnedFd) -> Result<(
     }
     Ok(())
 }
+// ANCHOR_END: serve
 
+// ANCHOR: loops
 // The timed loops, each compiled once per kind of channel (see `with_end!`).
 
 /// Latency and calls: send, wait for the answer, check its number; the time it all took.
@@ -243,7 +245,7 @@ fn receive_all(rx: &mut impl Receiver, count: u64, reference: Option<&[u8]>) -> 
     }
     Ok(bad)
 }
-// ANCHOR_END: serve
+// ANCHOR_END: loops
 
 /// What is wrong with message `seq`, if anything: its stamp, then every byte after it.
 fn check(message: &[u8], seq: u64, reference: &[u8]) -> Option<String> {
