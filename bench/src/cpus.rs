@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use shared::process::{Child, fork_child};
 use shared::{CallContext, Error, Result};
@@ -115,8 +116,14 @@ pub fn pin(cpus: &CpuList) -> Result<()> {
 /// for the hypervisor to run it again (tens of microseconds in the book's figures), at moments
 /// that depend on how long each side slept: the two sides' figures scattered by 30% and more.
 pub fn keep_awake(cpus: &CpuList) -> Result<Vec<Child>> {
+    let parent = nix::unistd::getpid();
     let spin = |cpu: usize| {
         fork_child(move || {
+            // Killed with its parent, even by SIGKILL: a spinner left behind would spin forever.
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).call("prctl(PR_SET_PDEATHSIG)")?;
+            if nix::unistd::getppid() != parent {
+                return Ok(()); // the parent died before the line above
+            }
             pin(&CpuList(vec![cpu]))?;
             sched_setscheduler(Policy::Idle)?;
             loop {
@@ -167,5 +174,39 @@ mod tests {
         assert_eq!(field(&now, 39), cpu.to_string(), "pinned: {now}");
         drop(spinners);
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "stopped and reaped");
+    }
+
+    #[test]
+    fn a_spinner_dies_with_its_parent_even_by_sigkill() {
+        let cpu = allowed().unwrap().0[0];
+        // A go-between process makes a spinner and is then killed with SIGKILL: no clean-up runs.
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let middle = fork_child(move || {
+            let spinners = keep_awake(&CpuList(vec![cpu]))?;
+            let pid = spinners[0].pid().to_string();
+            nix::unistd::write(&write, pid.as_bytes()).call("write")?;
+            std::mem::forget(spinners);
+            loop {
+                nix::unistd::pause();
+            }
+        })
+        .unwrap();
+        let mut pid = [0; 16];
+        let len = nix::unistd::read(&read, &mut pid).unwrap();
+        let spinner: i32 = std::str::from_utf8(&pid[..len]).unwrap().parse().unwrap();
+        middle.kill(Signal::SIGKILL).unwrap();
+        let status = middle.wait().unwrap();
+        assert_eq!(status.to_string(), "killed by SIGKILL");
+        // The spinner is the middle's child, now the init process's: it must not be running.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let state = || {
+            std::fs::read_to_string(format!("/proc/{spinner}/stat"))
+                .map(|stat| stat.rsplit_once(") ").unwrap().1.chars().next().unwrap())
+                .unwrap_or('-')
+        };
+        while !matches!(state(), '-' | 'Z' | 'X') {
+            assert!(std::time::Instant::now() < deadline, "the spinner outlived its parent");
+            std::thread::yield_now();
+        }
     }
 }
