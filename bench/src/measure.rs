@@ -6,7 +6,8 @@
 //! 2. warm-up 1: a short run, every byte checked, on each side;
 //! 3. warm-up 2: a run sized from warm-up 1 to take about the target time, to re-measure the rate;
 //! 4. `runs` timed runs of the size warm-up 2 calls for, Rust and C taking turns (R C, C R, R C...)
-//!    so that slow drift in the machine (other load, clock speed) falls on both alike;
+//!    so that slow drift in the machine (other load, clock speed) falls on both alike, each run
+//!    after the first with both sides set up anew: a new pair of processes per run;
 //! 5. if the median of the per-pair ratios Rust/C is above the target (1.05), more batches of
 //!    `runs` pairs, up to `max_runs` in all: a figure that one batch puts above the line may be
 //!    unlucky (a noisy neighbour, a bad moment of the scheduler), and more pairs tell luck from
@@ -222,10 +223,9 @@ struct Sides<'a> {
 }
 
 impl Sides<'_> {
-    /// Whether every timed run gets a new pair of processes. A new pair falls into a rhythm of
-    /// sleeping and waking that can last its whole life and decide its speed by several percent
-    /// (on one CPU: how often the woken reader preempts the writer); drawn anew for each run, on
-    /// both sides alike, the rhythm is luck that falls on Rust and C evenly, not on one figure.
+    /// Whether every timed run gets a new pair of processes. A pair can keep one rhythm of
+    /// sleeping and waking for its whole life, and its speed with it, so the runs of one pair are
+    /// not independent trials, which the sign test's interval assumes they are.
     fn fresh_pairs(&self) -> bool {
         self.mechanism.is_ipc() && self.test != Test::Calls
     }
