@@ -138,6 +138,13 @@ pub fn keep_awake(cpus: &CpuList) -> Result<Vec<Child>> {
 mod tests {
     use super::*;
 
+    /// Field `n` (as numbered in proc(5)) of `/proc/PID/stat`, or `None` once the process is gone.
+    fn stat_field(pid: impl fmt::Display, n: usize) -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command's ")" start at 3.
+        stat.rsplit_once(") ")?.1.split(' ').nth(n - 3).map(str::to_owned)
+    }
+
     #[test]
     fn lists_parse_and_split_between_parent_and_child() {
         assert_eq!("0".parse(), Ok(CpuList(vec![0])));
@@ -160,18 +167,13 @@ mod tests {
         let cpu = allowed().unwrap().0[0];
         let spinners = keep_awake(&CpuList(vec![cpu])).unwrap();
         let pid = spinners[0].pid();
-        let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Fields after the command's ")" start at 3: 39 is the CPU it last ran on, 41 its policy.
-        let field = |stat: &str, n: usize| {
-            stat.rsplit_once(") ").unwrap().1.split(' ').nth(n - 3).unwrap().to_owned()
-        };
+        // Field 39 is the CPU it last ran on, 41 its policy.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while field(&stat(), 41) != libc::SCHED_IDLE.to_string() {
-            assert!(std::time::Instant::now() < deadline, "never SCHED_IDLE: {}", stat());
+        while stat_field(pid, 41) != Some(libc::SCHED_IDLE.to_string()) {
+            assert!(std::time::Instant::now() < deadline, "never SCHED_IDLE: {:?}", stat_field(pid, 41));
             std::thread::yield_now();
         }
-        let now = stat();
-        assert_eq!(field(&now, 39), cpu.to_string(), "pinned: {now}");
+        assert_eq!(stat_field(pid, 39), Some(cpu.to_string()), "pinned");
         drop(spinners);
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "stopped and reaped");
     }
@@ -199,12 +201,8 @@ mod tests {
         assert_eq!(status.to_string(), "killed by SIGKILL");
         // The spinner is the middle's child, now the init process's: it must not be running.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let state = || {
-            std::fs::read_to_string(format!("/proc/{spinner}/stat"))
-                .map(|stat| stat.rsplit_once(") ").unwrap().1.chars().next().unwrap())
-                .unwrap_or('-')
-        };
-        while !matches!(state(), '-' | 'Z' | 'X') {
+        let state = || stat_field(spinner, 3).unwrap_or_else(|| "-".to_owned());
+        while !matches!(state().as_str(), "-" | "Z" | "X") {
             assert!(std::time::Instant::now() < deadline, "the spinner outlived its parent");
             std::thread::yield_now();
         }

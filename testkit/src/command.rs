@@ -373,26 +373,6 @@ impl Running {
         );
     }
 
-    fn kill_group(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // A test that failed on something else (a client's error) still shows this program's last
-        // words: its panic or error line is often the reason (a grader looks for a todo!() there).
-        if std::thread::panicking() && !self.reported {
-            eprint!("{}", self.last_words());
-        }
-        self.kill_group();
-    }
-}
-
-impl Running {
     /// Stop the program and return what it wrote to stderr, headed by its command line (empty if
     /// it wrote nothing).
     fn last_words(&mut self) -> String {
@@ -410,21 +390,23 @@ impl Running {
             join_lines(&self.stderr)
         )
     }
+
+    fn kill_group(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            let _ = child.wait();
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failing_test_shows_what_a_running_program_wrote_to_stderr() {
-        let script = "echo 'server: internal error: not yet implemented: x' >&2; echo ready; exec sleep 100";
-        let mut run = Cmd::program("/bin/sh", "sh").args(["-c", script]).start();
-        run.expect_line("ready");
-        let words = run.last_words();
-        assert!(words.starts_with("--- stderr of `sh -c "), "{words}");
-        assert!(words.ends_with("\nserver: internal error: not yet implemented: x\n"), "{words}");
-        assert!(run.child.is_none(), "stopped");
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A test that failed on something else (a client's error) still shows this program's last
+        // words: its panic or error line is often the reason (a grader looks for a todo!() there).
+        if std::thread::panicking() && !self.reported {
+            eprint!("{}", self.last_words());
+        }
+        self.kill_group();
     }
 }
 
@@ -508,5 +490,21 @@ pub fn build_c(source: &Path, dir: &Path) -> PathBuf {
         Err(err) => {
             crate::skip(format!("no C compiler (`cc`: {err}); install gcc or clang to run this test"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_test_shows_what_a_running_program_wrote_to_stderr() {
+        let script = "echo 'server: internal error: not yet implemented: x' >&2; echo ready; exec sleep 100";
+        let mut run = Cmd::program("/bin/sh", "sh").args(["-c", script]).start();
+        run.expect_line("ready");
+        let words = run.last_words();
+        assert!(words.starts_with("--- stderr of `sh -c "), "{words}");
+        assert!(words.ends_with("\nserver: internal error: not yet implemented: x\n"), "{words}");
+        assert!(run.child.is_none(), "stopped");
     }
 }
